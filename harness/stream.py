@@ -1,0 +1,384 @@
+"""Sans-I/O ``text/event-stream`` parser and encoder: bytes in, events out, no sockets.
+
+The parser implements the WHATWG processing model (SPEC.md C-P1..C-P11, C-D1..C-D5) exactly, so
+that every other part of the harness (asyncio client, Locust users, fuzzing server, hypothesis
+properties) agrees on what a conforming client sees. It works on bytes and decodes UTF-8 per field
+value: CR and LF never occur inside a multi-byte UTF-8 sequence, so this gives the same text as
+decoding the whole stream first, while letting the validating mode report byte offsets.
+
+Memory is bounded by construction: an unterminated line may not exceed ``max_line`` bytes and the
+data of one event may not exceed ``max_event`` bytes; exceeding either raises
+:class:`StreamLimitError` naming the limit and the stream offset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_MAX_EVENT",
+    "DEFAULT_MAX_LINE",
+    "MAX_RETRY_MS",
+    "Event",
+    "Parser",
+    "StreamLimitError",
+    "Violation",
+    "encode",
+]
+
+DEFAULT_MAX_LINE = 1 << 20
+DEFAULT_MAX_EVENT = 8 << 20
+DEFAULT_MAX_VIOLATIONS = 1000
+
+#: A ``retry`` value with more significant digits than this is clamped to :data:`MAX_RETRY_MS`.
+#: The standard accepts any run of ASCII digits; a client cannot wait 10^(10^6) ms anyway, and
+#: Python's ``int()`` refuses strings over 4300 digits, so the value is decided without it.
+MAX_RETRY_MS = 2**63 - 1
+_RETRY_EXACT_DIGITS = 18
+
+_BOM = b"\xef\xbb\xbf"
+_EOL = re.compile(rb"\r\n|\r|\n")
+_KNOWN_FIELDS = frozenset((b"data", b"event", b"id", b"retry"))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One dispatched event, as a conforming EventSource would hand it to a listener."""
+
+    type: str = "message"
+    data: str = ""
+    last_event_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A producer-side grammar breach found by the validating mode (server conformance)."""
+
+    rule: str
+    offset: int
+    message: str
+    excerpt: bytes
+
+
+class StreamLimitError(Exception):
+    """A configured bound was exceeded; the stream cannot be parsed further."""
+
+    def __init__(self, limit: str, value: int, offset: int) -> None:
+        super().__init__(f"{limit}={value} exceeded at stream offset {offset}")
+        self.limit = limit
+        self.value = value
+        self.offset = offset
+
+
+def _excerpt(line: bytes, at: int = 0, width: int = 40) -> bytes:
+    start = max(0, at - width // 2)
+    return line[start : start + width]
+
+
+class Parser:
+    """Incremental event-stream parser.
+
+    ``feed`` accepts any chunking of the stream and returns the events it completes. A CR that
+    ends a chunk terminates its line at once (an event it ends is dispatched without waiting for
+    the next chunk); a LF that starts the next chunk is then swallowed as the second half of CRLF.
+
+    With ``validate=True`` the parser also records each breach of the producer rules
+    (S-04..S-11) in :attr:`violations`, without changing the events it returns.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_line: int = DEFAULT_MAX_LINE,
+        max_event: int = DEFAULT_MAX_EVENT,
+        validate: bool = False,
+        max_violations: int = DEFAULT_MAX_VIOLATIONS,
+        last_event_id: str = "",
+    ) -> None:
+        if max_line <= 0 or max_event <= 0:
+            raise ValueError("max_line and max_event must be positive")
+        self.max_line = max_line
+        self.max_event = max_event
+        self.validate = validate
+        self.max_violations = max_violations
+        #: The last event ID string (C-D1): persists across events; seed it on reconnect.
+        self.last_event_id = last_event_id
+        #: Reconnection time in ms from the last valid ``retry`` field, or None.
+        self.retry: int | None = None
+        #: Producer breaches seen (validating mode), at most ``max_violations`` of them.
+        self.violations: list[Violation] = []
+        #: All breaches seen, including those not kept in :attr:`violations`.
+        self.violation_count = 0
+        self._pending = bytearray()  # the unterminated tail of the stream
+        self._offset = 0  # stream offset of the first byte of _pending
+        self._skip_lf = False  # the previous chunk ended in CR
+        self._at_start = True  # the BOM decision is still open
+        self._closed = False
+        # Event buffers (C-P9, C-P10): data lines as raw bytes, joined and decoded at dispatch.
+        self._data: list[bytes] = []
+        self._data_size = 0
+        self._type = b""
+        self._id: bytes | None = None  # raw id buffer; None means unchanged since dispatch
+        self._open_block = False  # a non-blank line has been seen since the last blank line
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held between calls (partial line plus pending data): what the limits bound."""
+        return len(self._pending) + self._data_size
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Consume ``chunk`` and return the events it completes, in order."""
+        if self._closed:
+            raise ValueError("feed() after close()")
+        if not chunk:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+                self._offset += 1
+                if not chunk:
+                    return []
+        if self._at_start:
+            chunk = self._strip_bom(chunk)
+            if not chunk:
+                return []
+        if b"\n" not in chunk and b"\r" not in chunk:
+            self._pending += chunk
+            if len(self._pending) > self.max_line:
+                raise StreamLimitError("max_line", self.max_line, self._offset)
+            return []
+        if self._pending:
+            self._pending += chunk
+            buf = bytes(self._pending)
+            self._pending.clear()
+        else:
+            buf = chunk
+        if b"\r" in buf:
+            lines = _EOL.split(buf)
+            self._skip_lf = buf[-1:] == b"\r"
+        else:
+            lines = buf.split(b"\n")
+        tail = lines.pop()
+        if len(buf) > self.max_line:
+            self._check_line_lengths(lines, tail)
+        if self.validate:
+            events = self._lines_validating(buf, lines)
+        else:
+            events = self._lines(lines)
+            self._offset += len(buf) - len(tail)
+        self._pending += tail
+        return events
+
+    def close(self) -> None:
+        """End of stream: a pending, unterminated event is discarded (C-P7)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.validate and (self._pending or self._open_block):
+            lost = " and its event is lost" if (self._data or self._pending) else ""
+            self._violate(
+                "S-07",
+                self._offset,
+                f"stream ended without the blank line that ends the last block{lost}",
+                bytes(self._pending[-40:]),
+            )
+        self._pending.clear()
+        self._data.clear()
+        self._type = b""
+        self._id = None
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _check_line_lengths(self, lines: list[bytes], tail: bytes) -> None:
+        """Only called for a buffer longer than max_line, so the common path never pays for it."""
+        offset = self._offset
+        for line in [*lines, tail]:
+            if len(line) > self.max_line:
+                raise StreamLimitError("max_line", self.max_line, offset)
+            offset += len(line) + 1
+
+    def _strip_bom(self, chunk: bytes) -> bytes:
+        """Strip one BOM at stream start (C-P1), even when it arrives split across chunks."""
+        head = bytes(self._pending) + chunk
+        if len(head) < 3 and _BOM.startswith(head):
+            self._pending = bytearray(head)
+            return b""
+        self._at_start = False
+        self._pending.clear()
+        if head.startswith(_BOM):
+            self._offset = 3
+            return head[3:]
+        return head
+
+    def _lines(self, lines: list[bytes]) -> list[Event]:
+        """The hot loop: apply C-P3..C-P11 to complete lines."""
+        events: list[Event] = []
+        data = self._data
+        for line in lines:
+            if not line:  # C-P3
+                event = self._dispatch()
+                if event is not None:
+                    events.append(event)
+                continue
+            colon = line.find(b":")
+            if colon == 0:
+                continue  # comment (C-P4)
+            if colon < 0:  # C-P6
+                name, value = line, b""
+            else:  # C-P5: first colon; exactly one U+0020 stripped
+                name = line[:colon]
+                colon += 1
+                value = line[colon + 1 :] if line[colon : colon + 1] == b" " else line[colon:]
+            if name == b"data":  # C-P9
+                self._data_size += len(value) + 1
+                if self._data_size > self.max_event:
+                    raise StreamLimitError("max_event", self.max_event, self._offset)
+                data.append(value)
+            elif name == b"event":
+                self._type = value
+            elif name == b"id":  # C-P10
+                if b"\x00" not in value:
+                    self._id = value
+            # C-P11; bytes.isdigit() is ASCII-only: no sign, space, U+0665
+            elif name == b"retry" and value.isdigit():
+                self.retry = _retry_ms(value)
+        return events
+
+    def _dispatch(self) -> Event | None:
+        """C-D1..C-D5: commit the id, then fire only if the data buffer is non-empty."""
+        if self._id is not None:
+            self.last_event_id = self._id.decode("utf-8", "replace")
+            self._id = None
+        if not self._data:
+            self._type = b""
+            return None
+        data = b"\n".join(self._data).decode("utf-8", "replace")
+        kind = self._type.decode("utf-8", "replace") if self._type else "message"
+        self._data.clear()
+        self._data_size = 0
+        self._type = b""
+        return Event(kind, data, self.last_event_id)
+
+    def _lines_validating(self, buf: bytes, lines: list[bytes]) -> list[Event]:
+        """Same semantics as :meth:`_lines`, line by line, recording producer breaches."""
+        events: list[Event] = []
+        pos = 0
+        for line in lines:
+            offset = self._offset + pos
+            self._check_line(line, offset)
+            self._open_block = bool(line)
+            events.extend(self._lines([line]))
+            pos += len(line)
+            pos += 2 if buf[pos : pos + 2] == b"\r\n" else 1
+        self._offset += pos
+        return events
+
+    def _check_line(self, line: bytes, offset: int) -> None:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._violate(
+                "S-04",
+                offset + exc.start,
+                f"invalid UTF-8 ({exc.reason})",
+                _excerpt(line, exc.start),
+            )
+        if not line or line[:1] == b":":
+            return
+        if line.startswith(_BOM):
+            self._violate(
+                "S-06",
+                offset,
+                "a BOM is allowed only at byte 0; here it becomes part of a field name",
+                _excerpt(line),
+            )
+            return
+        colon = line.find(b":")
+        name = line if colon < 0 else line[:colon]
+        value = b"" if colon < 0 else line[colon + 1 :]
+        if value[:1] == b" ":
+            value = value[1:]
+        if name not in _KNOWN_FIELDS:
+            if name.lower() in _KNOWN_FIELDS:
+                why = "field names are compared case-sensitively; clients ignore this line"
+            else:
+                why = (
+                    "unknown field name; clients ignore this line"
+                    " (a value holding CR or LF splits into such lines)"
+                )
+            self._violate("S-08", offset, why, _excerpt(line))
+        elif name == b"id" and b"\x00" in value:
+            self._violate(
+                "S-10", offset, "id holds U+0000; clients ignore the whole field", _excerpt(line)
+            )
+        elif name == b"retry" and not value.isdigit():
+            self._violate(
+                "S-11",
+                offset,
+                "retry value is not ASCII digits only; clients ignore it",
+                _excerpt(line),
+            )
+
+    def _violate(self, rule: str, offset: int, message: str, excerpt: bytes) -> None:
+        self.violation_count += 1
+        if len(self.violations) < self.max_violations:
+            self.violations.append(Violation(rule, offset, message, excerpt))
+
+
+def _retry_ms(digits: bytes) -> int:
+    significant = digits.lstrip(b"0")
+    if len(significant) > _RETRY_EXACT_DIGITS:
+        return MAX_RETRY_MS
+    return int(significant or b"0")
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_EOLS = ("\n", "\r\n", "\r")
+
+
+def _line(name: str, value: str) -> str:
+    return f"{name}: {value}" if value else f"{name}:"
+
+
+def encode(
+    data: str | None = None,
+    event: str | None = None,
+    id: str | None = None,
+    retry: int | None = None,
+    comment: str | None = None,
+    eol: str = "\n",
+) -> bytes:
+    """Encode one block (comment, fields, blank line) so that it parses back to exactly its input.
+
+    Refuses with ``ValueError`` what cannot round-trip rather than emitting what a client would
+    drop or mangle: an id holding NUL, CR or LF; an event name holding CR or LF; a retry that is
+    not a non-negative ``int`` (``True`` included). Multi-line data becomes several ``data:``
+    lines, so CR and CRLF in data arrive as LF (the format has no other way to carry them); a
+    value's leading space survives because one space always follows the colon.
+    """
+    if eol not in _EOLS:
+        raise ValueError(f"eol must be one of {_EOLS!r}, got {eol!r}")
+    lines: list[str] = []
+    if comment is not None:
+        lines.extend(": " + part if part else ":" for part in _LINE_BREAK.split(comment))
+    if event is not None:
+        if "\r" in event or "\n" in event:
+            raise ValueError(f"event name holds CR or LF: {event!r}")
+        lines.append(_line("event", event))
+    if id is not None:
+        if "\x00" in id or "\r" in id or "\n" in id:
+            raise ValueError(f"id holds NUL, CR or LF (clients ignore or split it): {id!r}")
+        lines.append(_line("id", id))
+    if retry is not None:
+        if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+            raise ValueError(f"retry must be a non-negative int of milliseconds, got {retry!r}")
+        lines.append(f"retry: {retry}")
+    if data is not None:
+        lines.extend(_line("data", part) for part in _LINE_BREAK.split(data))
+    lines.append("")
+    lines.append("")
+    return eol.join(lines).encode("utf-8")

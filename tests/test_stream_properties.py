@@ -1,0 +1,164 @@
+"""Hypothesis properties of the parser and encoder.
+
+The oracle below is a literal transcription of the WHATWG processing model over the decoded text
+(decode the whole stream, strip one BOM, split on CRLF/CR/LF, run the field steps). It is slow and
+obviously right; the parser is fast and chunk-driven. Agreement on arbitrary bytes and arbitrary
+chunkings is the strongest evidence that the fast path decides every case as the spec does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.stream import MAX_RETRY_MS, Event, Parser, StreamLimitError, encode
+
+PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, derandomize=True)
+
+
+def oracle(stream: bytes) -> tuple[list[Event], str, int | None]:
+    text = stream.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = re.split("\r\n|\r|\n", text)[:-1]  # the last piece has no terminator: discarded
+    events: list[Event] = []
+    data, kind, id_buffer, last_id, retry = "", "", "", "", None
+    for line in lines:
+        if line == "":
+            last_id = id_buffer
+            if data == "":
+                kind = ""
+                continue
+            events.append(
+                Event(kind or "message", data[:-1] if data.endswith("\n") else data, last_id)
+            )
+            data, kind = "", ""
+            continue
+        if line.startswith(":"):
+            continue
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            kind = value
+        elif name == "data":
+            data += value + "\n"
+        elif name == "id":
+            if "\x00" not in value:
+                id_buffer = value
+        elif name == "retry" and value and all(c in "0123456789" for c in value):
+            digits = value.lstrip("0")
+            retry = int(digits or "0") if len(digits) <= 18 else MAX_RETRY_MS
+    return events, last_id, retry
+
+
+# fmt: off
+TOKENS = [
+    b"data", b"event", b"id", b"retry", b"Data", b"x", b":", b": ", b" ", b"\t",
+    b"\r", b"\n", b"\r\n", b"\n\n", b"\xef\xbb\xbf", b"\xef\xbb", b"\xff", b"\xe4\xb8\xad",
+    b"\xe4", b"\x00", b"0", b"7", b"12", "\u2028".encode(), b"\x85", b"\x0b",
+]
+# fmt: on
+sse_bytes = st.one_of(
+    st.lists(st.sampled_from(TOKENS), max_size=60).map(b"".join),
+    st.binary(max_size=200),
+)
+
+
+def split(stream: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(stream) + 1) for c in cuts})
+    bounds = [0, *points, len(stream)]
+    return [stream[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def run(chunks: list[bytes]) -> tuple[list[Event], str, int | None]:
+    parser = Parser()
+    events: list[Event] = []
+    for chunk in chunks:
+        events += parser.feed(chunk)
+    parser.close()
+    return events, parser.last_event_id, parser.retry
+
+
+@PROPERTY_SETTINGS
+@given(sse_bytes, st.lists(st.integers(min_value=0), max_size=12))
+def test_any_bytes_any_chunking_matches_the_spec_oracle(stream: bytes, cuts: list[int]) -> None:
+    assert run(split(stream, cuts)) == oracle(stream)
+
+
+@PROPERTY_SETTINGS
+@given(sse_bytes)
+def test_one_byte_chunks_match_the_spec_oracle(stream: bytes) -> None:
+    assert run([stream[i : i + 1] for i in range(len(stream))]) == oracle(stream)
+
+
+@PROPERTY_SETTINGS
+@given(sse_bytes, st.lists(st.integers(min_value=0), max_size=12))
+def test_validating_mode_sees_the_same_events(stream: bytes, cuts: list[int]) -> None:
+    plain = run(split(stream, cuts))
+    parser = Parser(validate=True)
+    events = [e for chunk in split(stream, cuts) for e in parser.feed(chunk)]
+    parser.close()
+    assert (events, parser.last_event_id, parser.retry) == plain
+    for violation in parser.violations:
+        assert 0 <= violation.offset <= len(stream)
+
+
+@PROPERTY_SETTINGS
+@given(st.binary(max_size=3000), st.lists(st.integers(min_value=0), max_size=20))
+def test_arbitrary_bytes_raise_only_limit_errors_within_limits(
+    stream: bytes, cuts: list[int]
+) -> None:
+    parser = Parser(max_line=64, max_event=256)
+    try:
+        for chunk in split(stream, cuts):
+            parser.feed(chunk)
+            assert parser.buffered <= 64 + 256
+        parser.close()
+    except StreamLimitError as exc:
+        assert exc.limit in ("max_line", "max_event")
+
+
+text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
+line_free = text.filter(lambda s: "\r" not in s and "\n" not in s)
+events = st.lists(
+    st.tuples(
+        text,
+        st.one_of(st.none(), line_free.filter(lambda s: s != "")),
+        st.one_of(st.none(), line_free.filter(lambda s: "\x00" not in s)),
+    ),
+    max_size=8,
+)
+
+
+@PROPERTY_SETTINGS
+@given(events, st.sampled_from(["\n", "\r\n", "\r"]), st.lists(st.integers(min_value=0)))
+def test_parse_of_encode_round_trips(
+    items: list[tuple[str, str | None, str | None]], eol: str, cuts: list[int]
+) -> None:
+    stream = b"".join(encode(data=d, event=e, id=i, eol=eol) for d, e, i in items)
+    expected, last = [], ""
+    for data, kind, id_ in items:
+        last = last if id_ is None else id_
+        # The format has no escape for CR: every line break in data arrives as LF.
+        expected.append(Event(kind or "message", re.sub("\r\n|\r", "\n", data), last))
+    assert run(split(stream, cuts))[:2] == (expected, last)
+
+
+@PROPERTY_SETTINGS
+@given(events, st.integers(min_value=0, max_value=2**40))
+def test_line_ending_choice_does_not_change_events(
+    items: list[tuple[str, str | None, str | None]], retry: int
+) -> None:
+    results = {
+        eol: run(
+            [b"".join(encode(data=d, event=e, id=i, retry=retry, eol=eol) for d, e, i in items)]
+        )
+        for eol in ("\n", "\r\n", "\r")
+    }
+    assert results["\n"] == results["\r\n"] == results["\r"]
+    if items:
+        assert results["\n"][2] == retry
