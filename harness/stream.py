@@ -2,19 +2,25 @@
 
 The parser implements the WHATWG processing model (SPEC.md C-P1..C-P11, C-D1..C-D5) exactly, so
 that every other part of the harness (asyncio client, Locust users, fuzzing server, hypothesis
-properties) agrees on what a conforming client sees. It works on bytes and decodes UTF-8 per field
-value: CR and LF never occur inside a multi-byte UTF-8 sequence, so this gives the same text as
-decoding the whole stream first, while letting the validating mode report byte offsets.
+properties) agrees on what a conforming client sees.
+
+Line splitting happens on bytes, so that a line's byte offset is known and a CR split from its LF
+by a chunk boundary is handled before any decoding. The complete lines of a chunk are then decoded
+in one call: CR and LF never occur inside a multi-byte UTF-8 sequence, so this gives exactly the
+text that decoding the whole stream first would give, at a fraction of the cost of decoding field
+by field.
 
 Memory is bounded by construction: an unterminated line may not exceed ``max_line`` bytes and the
-data of one event may not exceed ``max_event`` bytes; exceeding either raises
+data of one event may not exceed ``max_event`` characters; exceeding either raises
 :class:`StreamLimitError` naming the limit and the stream offset.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 __all__ = [
     "DEFAULT_MAX_EVENT",
@@ -39,6 +45,7 @@ _RETRY_EXACT_DIGITS = 18
 
 _BOM = b"\xef\xbb\xbf"
 _EOL = re.compile(rb"\r\n|\r|\n")
+_EOL_TEXT = re.compile("\r\n|\r|\n")
 _KNOWN_FIELDS = frozenset((b"data", b"event", b"id", b"retry"))
 
 
@@ -62,13 +69,18 @@ class Violation:
 
 
 class StreamLimitError(Exception):
-    """A configured bound was exceeded; the stream cannot be parsed further."""
+    """A configured bound was exceeded; the stream cannot be parsed further.
 
-    def __init__(self, limit: str, value: int, offset: int) -> None:
+    ``events`` holds the events the same ``feed`` call completed before the breach, so a caller
+    can deliver them before reporting the error: nothing that arrived intact is lost.
+    """
+
+    def __init__(self, limit: str, value: int, offset: int, events: list[Event] | None = None):
         super().__init__(f"{limit}={value} exceeded at stream offset {offset}")
         self.limit = limit
         self.value = value
         self.offset = offset
+        self.events: list[Event] = events if events is not None else []
 
 
 def _excerpt(line: bytes, at: int = 0, width: int = 40) -> bytes:
@@ -115,11 +127,11 @@ class Parser:
         self._skip_lf = False  # the previous chunk ended in CR
         self._at_start = True  # the BOM decision is still open
         self._closed = False
-        # Event buffers (C-P9, C-P10): data lines as raw bytes, joined and decoded at dispatch.
-        self._data: list[bytes] = []
+        # Event buffers (C-P9, C-P10): data lines, joined at dispatch.
+        self._data: list[str] = []
         self._data_size = 0
-        self._type = b""
-        self._id: bytes | None = None  # raw id buffer; None means unchanged since dispatch
+        self._type = ""
+        self._id: str | None = None  # id buffer; None means unchanged since the last dispatch
         self._open_block = False  # a non-blank line has been seen since the last blank line
 
     # -- public API ------------------------------------------------------------------------
@@ -157,20 +169,19 @@ class Parser:
             self._pending.clear()
         else:
             buf = chunk
-        if b"\r" in buf:
-            lines = _EOL.split(buf)
-            self._skip_lf = buf[-1:] == b"\r"
-        else:
-            lines = buf.split(b"\n")
-        tail = lines.pop()
+        end = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1  # complete lines are buf[:end]
+        self._skip_lf = end == len(buf) and buf[-1] == 0x0D
         if len(buf) > self.max_line:
-            self._check_line_lengths(lines, tail)
+            self._check_line_lengths(buf, end)
         if self.validate:
-            events = self._lines_validating(buf, lines)
+            events = self._byte_lines(buf, _EOL.split(buf[:end])[:-1])
         else:
+            text = buf[:end].decode("utf-8", "replace")
+            lines = _EOL_TEXT.split(text) if "\r" in text else text.split("\n")
+            lines.pop()  # the empty string after the last terminator
             events = self._lines(lines)
-            self._offset += len(buf) - len(tail)
-        self._pending += tail
+        self._offset += end
+        self._pending += buf[end:]
         return events
 
     def close(self) -> None:
@@ -188,18 +199,24 @@ class Parser:
             )
         self._pending.clear()
         self._data.clear()
-        self._type = b""
+        self._type = ""
         self._id = None
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _check_line_lengths(self, lines: list[bytes], tail: bytes) -> None:
-        """Only called for a buffer longer than max_line, so the common path never pays for it."""
-        offset = self._offset
-        for line in [*lines, tail]:
-            if len(line) > self.max_line:
-                raise StreamLimitError("max_line", self.max_line, offset)
-            offset += len(line) + 1
+    def _check_line_lengths(self, buf: bytes, end: int) -> None:
+        """Called only for a buffer longer than max_line, so the common path never pays for it.
+
+        Lines before the over-long one are parsed and their events travel with the error.
+        """
+        limit = self.max_line
+        lines = _EOL.split(buf[:end])[:-1]
+        good = list(itertools.takewhile(lambda line: len(line) <= limit, lines))
+        if len(good) == len(lines) and len(buf) - end <= limit:
+            return
+        events = self._byte_lines(buf, good)
+        offset = self._offset + _line_starts(buf, good)[-1]
+        raise StreamLimitError("max_line", limit, offset, events)
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         """Strip one BOM at stream start (C-P1), even when it arrives split across chunks."""
@@ -214,67 +231,69 @@ class Parser:
             return head[3:]
         return head
 
-    def _lines(self, lines: list[bytes]) -> list[Event]:
-        """The hot loop: apply C-P3..C-P11 to complete lines."""
+    def _lines(self, lines: list[str]) -> list[Event]:
+        """The hot loop: C-P3..C-P11 and C-D1..C-D5 over complete lines.
+
+        State lives in locals for the loop and is written back at the end: this loop is most of
+        the parser's cost, and attribute access per line would double it. The event size bound
+        is checked per dispatch and per call, which bounds memory as tightly as a per-line check:
+        what one call adds is already in memory as its chunk.
+        """
         events: list[Event] = []
+        emit = events.append
         data = self._data
+        kind = self._type
+        id_ = self._id
+        last = self.last_event_id
+        max_event = self.max_event
         for line in lines:
-            if not line:  # C-P3
-                event = self._dispatch()
-                if event is not None:
-                    events.append(event)
+            if not line:  # C-P3: dispatch
+                if id_ is not None:  # C-D1: commit the id even when nothing fires
+                    last = id_
+                    id_ = None
+                if data:  # C-D2..C-D5
+                    text = data[0] if len(data) == 1 else "\n".join(data)
+                    if len(text) > max_event:
+                        self._over_event(kind, id_, last, events)
+                    emit(Event(kind or "message", text, last))
+                    data.clear()
+                kind = ""
                 continue
-            colon = line.find(b":")
-            if colon == 0:
-                continue  # comment (C-P4)
-            if colon < 0:  # C-P6
-                name, value = line, b""
-            else:  # C-P5: first colon; exactly one U+0020 stripped
-                name = line[:colon]
-                colon += 1
-                value = line[colon + 1 :] if line[colon : colon + 1] == b" " else line[colon:]
-            if name == b"data":  # C-P9
-                self._data_size += len(value) + 1
-                if self._data_size > self.max_event:
-                    raise StreamLimitError("max_event", self.max_event, self._offset)
+            name, colon, value = line.partition(":")
+            if colon:
+                if not name:
+                    continue  # comment (C-P4)
+                if value[:1] == " ":  # C-P5: exactly one U+0020 stripped
+                    value = value[1:]
+            if name == "data":  # C-P9
                 data.append(value)
-            elif name == b"event":
-                self._type = value
-            elif name == b"id":  # C-P10
-                if b"\x00" not in value:
-                    self._id = value
-            # C-P11; bytes.isdigit() is ASCII-only: no sign, space, U+0665
-            elif name == b"retry" and value.isdigit():
+            elif name == "event":
+                kind = value
+            elif name == "id":  # C-P10
+                if "\x00" not in value:
+                    id_ = value
+            # C-P11: ASCII digits only (str.isdigit alone would take U+0665)
+            elif name == "retry" and value.isascii() and value.isdigit():
                 self.retry = _retry_ms(value)
+        self._type, self._id, self.last_event_id = kind, id_, last
+        self._data_size = sum(map(len, data)) + len(data)
+        if self._data_size > max_event:
+            self._over_event(kind, id_, last, events)
         return events
 
-    def _dispatch(self) -> Event | None:
-        """C-D1..C-D5: commit the id, then fire only if the data buffer is non-empty."""
-        if self._id is not None:
-            self.last_event_id = self._id.decode("utf-8", "replace")
-            self._id = None
-        if not self._data:
-            self._type = b""
-            return None
-        data = b"\n".join(self._data).decode("utf-8", "replace")
-        kind = self._type.decode("utf-8", "replace") if self._type else "message"
-        self._data.clear()
-        self._data_size = 0
-        self._type = b""
-        return Event(kind, data, self.last_event_id)
+    def _over_event(self, kind: str, id_: str | None, last: str, events: list[Event]) -> NoReturn:
+        self._type, self._id, self.last_event_id = kind, id_, last
+        raise StreamLimitError("max_event", self.max_event, self._offset, events)
 
-    def _lines_validating(self, buf: bytes, lines: list[bytes]) -> list[Event]:
-        """Same semantics as :meth:`_lines`, line by line, recording producer breaches."""
+    def _byte_lines(self, buf: bytes, lines: list[bytes]) -> list[Event]:
+        """Same semantics as :meth:`_lines`, one raw line at a time, checking producer rules
+        when validating (the offsets of ``lines`` in ``buf`` make the evidence exact)."""
         events: list[Event] = []
-        pos = 0
-        for line in lines:
-            offset = self._offset + pos
-            self._check_line(line, offset)
-            self._open_block = bool(line)
-            events.extend(self._lines([line]))
-            pos += len(line)
-            pos += 2 if buf[pos : pos + 2] == b"\r\n" else 1
-        self._offset += pos
+        for line, start in zip(lines, _line_starts(buf, lines), strict=False):
+            if self.validate:
+                self._check_line(line, self._offset + start)
+                self._open_block = bool(line)
+            events += self._lines([line.decode("utf-8", "replace")])
         return events
 
     def _check_line(self, line: bytes, offset: int) -> None:
@@ -329,14 +348,24 @@ class Parser:
             self.violations.append(Violation(rule, offset, message, excerpt))
 
 
-def _retry_ms(digits: bytes) -> int:
-    significant = digits.lstrip(b"0")
+def _line_starts(buf: bytes, lines: list[bytes]) -> list[int]:
+    """Offsets in ``buf`` where each of ``lines`` starts, plus where the last one's EOL ends."""
+    starts = [0]
+    pos = 0
+    for line in lines:
+        pos += len(line)
+        pos += 2 if buf[pos : pos + 2] == b"\r\n" else 1
+        starts.append(pos)
+    return starts
+
+
+def _retry_ms(digits: str) -> int:
+    significant = digits.lstrip("0")
     if len(significant) > _RETRY_EXACT_DIGITS:
         return MAX_RETRY_MS
-    return int(significant or b"0")
+    return int(significant or "0")
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _EOLS = ("\n", "\r\n", "\r")
 
 
@@ -364,7 +393,7 @@ def encode(
         raise ValueError(f"eol must be one of {_EOLS!r}, got {eol!r}")
     lines: list[str] = []
     if comment is not None:
-        lines.extend(": " + part if part else ":" for part in _LINE_BREAK.split(comment))
+        lines.extend(": " + part if part else ":" for part in _EOL_TEXT.split(comment))
     if event is not None:
         if "\r" in event or "\n" in event:
             raise ValueError(f"event name holds CR or LF: {event!r}")
@@ -378,7 +407,7 @@ def encode(
             raise ValueError(f"retry must be a non-negative int of milliseconds, got {retry!r}")
         lines.append(f"retry: {retry}")
     if data is not None:
-        lines.extend(_line("data", part) for part in _LINE_BREAK.split(data))
+        lines.extend(_line("data", part) for part in _EOL_TEXT.split(data))
     lines.append("")
     lines.append("")
     return eol.join(lines).encode("utf-8")

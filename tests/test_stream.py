@@ -309,13 +309,47 @@ def test_long_line_inside_one_chunk_hits_max_line() -> None:
     with pytest.raises(StreamLimitError) as info:
         parser.feed(b"data: ok\n\n" + b"data: " + b"y" * 200 + b"\n\n")
     assert (info.value.limit, info.value.offset) == ("max_line", 10)
+    # What arrived intact before the breach is not lost.
+    assert info.value.events == [Event("message", "ok", "")]
+
+
+def test_long_tail_after_complete_lines_hits_max_line() -> None:
+    parser = Parser(max_line=100)
+    with pytest.raises(StreamLimitError) as info:
+        parser.feed(b"data: ok\r\n\r\n" + b"y" * 200)
+    assert (info.value.offset, info.value.events) == (12, [Event("message", "ok", "")])
+
+
+def test_validating_limit_error_keeps_offsets_and_events() -> None:
+    parser = Parser(max_line=20, validate=True)
+    with pytest.raises(StreamLimitError) as info:
+        parser.feed(b"Data: x\ndata: ok\n\n" + b"data: " + b"y" * 30 + b"\n")
+    assert info.value.offset == 18
+    assert info.value.events == [Event("message", "ok", "")]
+    assert [(v.rule, v.offset) for v in parser.violations] == [("S-08", 0)]
 
 
 def test_event_size_limit() -> None:
     parser = Parser(max_line=100, max_event=250)
     with pytest.raises(StreamLimitError) as info:
-        parser.feed((b"data: " + b"z" * 90 + b"\n") * 3)
+        parser.feed(b"data: a\n\n" + (b"data: " + b"z" * 90 + b"\n") * 3)
     assert info.value.limit == "max_event"
+    assert info.value.events == [Event("message", "a", "")]
+
+
+def test_event_size_limit_across_chunks() -> None:
+    parser = Parser(max_line=100, max_event=250)
+    with pytest.raises(StreamLimitError) as info:
+        for _ in range(10):
+            parser.feed(b"data: " + b"z" * 90 + b"\n")
+            assert parser.buffered <= 250
+    assert info.value.limit == "max_event"
+
+
+def test_event_size_limit_applies_to_a_completed_event() -> None:
+    parser = Parser(max_line=100, max_event=150)
+    with pytest.raises(StreamLimitError):
+        parser.feed((b"data: " + b"z" * 90 + b"\n") * 2 + b"\n")
 
 
 def test_data_size_resets_after_dispatch() -> None:
