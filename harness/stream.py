@@ -118,10 +118,16 @@ class Parser:
         self.last_event_id = last_event_id
         #: Reconnection time in ms from the last valid ``retry`` field, or None.
         self.retry: int | None = None
+        #: Comment lines seen: a keep-alive is a comment, and S-16 asks whether one came.
+        self.comments = 0
         #: Producer breaches seen (validating mode), at most ``max_violations`` of them.
         self.violations: list[Violation] = []
         #: All breaches seen, including those not kept in :attr:`violations`.
         self.violation_count = 0
+        #: Validating mode: for each event the last ``feed`` returned, the id field of its block,
+        #: or None where the block had none and the event only inherited the last event ID. It
+        #: tells a repeated id (a duplicate) from an event that simply carried no id.
+        self.id_fields: list[str | None] = []
         self._pending = bytearray()  # the unterminated tail of the stream
         self._offset = 0  # stream offset of the first byte of _pending
         self._skip_lf = False  # the previous chunk ended in CR
@@ -174,6 +180,7 @@ class Parser:
         if len(buf) > self.max_line:
             self._check_line_lengths(buf, end)
         if self.validate:
+            self.id_fields.clear()
             events = self._byte_lines(buf, _EOL.split(buf[:end])[:-1])
         else:
             text = buf[:end].decode("utf-8", "replace")
@@ -261,8 +268,9 @@ class Parser:
                 continue
             name, colon, value = line.partition(":")
             if colon:
-                if not name:
-                    continue  # comment (C-P4)
+                if not name:  # comment (C-P4): ignored, only counted (keep-alive evidence)
+                    self.comments += 1
+                    continue
                 if value[:1] == " ":  # C-P5: exactly one U+0020 stripped
                     value = value[1:]
             if name == "data":  # C-P9
@@ -293,7 +301,11 @@ class Parser:
             if self.validate:
                 self._check_line(line, self._offset + start)
                 self._open_block = bool(line)
-            events += self._lines([line.decode("utf-8", "replace")])
+            id_field = self._id
+            dispatched = self._lines([line.decode("utf-8", "replace")])
+            if dispatched:
+                events += dispatched
+                self.id_fields.append(id_field)
         return events
 
     def _check_line(self, line: bytes, offset: int) -> None:

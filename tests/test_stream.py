@@ -123,7 +123,9 @@ def test_c_p4_comments_are_ignored_even_with_nul_and_length() -> None:
 
 
 def test_c_p4_comment_alone_dispatches_nothing() -> None:
-    assert datas(b": ping\n\n") == []
+    events, parser = parse(b": ping\n\n:\r\n")
+    assert events == []
+    assert parser.comments == 2
 
 
 def test_c_p5_first_colon_splits() -> None:
@@ -474,3 +476,12 @@ def test_validate_keeps_at_most_max_violations_but_counts_all() -> None:
     parser.feed(b"X: 1\n" * 10)
     assert len(parser.violations) == 3
     assert parser.violation_count == 10
+
+
+def test_validate_reports_the_id_field_of_each_event() -> None:
+    parser = Parser(validate=True)
+    events = parser.feed(b"id: 3\ndata: a\n\ndata: b\n\nid: 3\ndata: c\n\nid\ndata: d\n\n")
+    assert [e.last_event_id for e in events] == ["3", "3", "3", ""]
+    assert parser.id_fields == ["3", None, "3", ""]
+    parser.feed(b"data: e\n\n")
+    assert parser.id_fields == [None]

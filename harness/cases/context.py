@@ -1,0 +1,174 @@
+"""The target under test and the shared, memoised evidence cases read from it.
+
+Most cases judge the same exchange (one GET of the stream as a browser would make it), so the
+context captures it once and every case reads that capture; a case that needs another exchange
+(HEAD, a CORS preflight, a resume, a script) asks for it by key and shares it too. This is what
+keeps the whole black-box suite within one observation window instead of one per case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from harness.cases.model import Need
+from harness.probe import Capture, Window, capture
+
+__all__ = ["BROWSER_HEADERS", "Context", "Target"]
+
+T = TypeVar("T")
+
+#: What Chromium's EventSource sends (plus the Accept-Encoding it always offers), so the stream
+#: is judged as the most common client receives it.
+BROWSER_HEADERS: Mapping[str, str] = {
+    "Accept": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "Accept-Encoding": "gzip, deflate",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An SSE endpoint and what it is declared to support."""
+
+    url: str
+    method: str = "GET"
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    #: Declared resumable: reconnecting with Last-Event-ID continues after that id (S-18).
+    resumable: bool = False
+    #: Where the scripting contract is mounted; None means the URL's origin, "" means none.
+    contract: str | None = None
+
+    @property
+    def contract_base(self) -> str:
+        if self.contract is not None:
+            return self.contract.rstrip("/")
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "method": self.method,
+            "headers": dict(self.headers),
+            "resumable": self.resumable,
+        }
+
+
+@dataclass
+class Context:
+    target: Target
+    session: aiohttp.ClientSession
+    window: Window = field(default_factory=Window)
+    #: Longest silence a stream may keep before a keep-alive comment is due (S-16: ~15 s).
+    keepalive_bound_s: float = 20.0
+    _memo: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+
+    def _once(self, key: str, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+        if key not in self._memo:
+            self._memo[key] = asyncio.ensure_future(make())
+        return self._memo[key]
+
+    def request_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = {**BROWSER_HEADERS, **dict(self.target.headers)}
+        headers.update(extra or {})
+        return headers
+
+    async def stream(self) -> Capture:
+        """The main exchange: the target's stream, requested as a browser's EventSource would."""
+        return await self.fetch("stream")
+
+    async def fetch(
+        self,
+        key: str,
+        *,
+        method: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_body: bool = True,
+        window: Window | None = None,
+    ) -> Capture:
+        """Another exchange with the target, shared by every case that asks for the same key."""
+        use = method or self.target.method
+        body = self.target.body if use == self.target.method else None
+
+        async def make() -> Capture:
+            return await capture(
+                self.session,
+                self.target.url,
+                method=use,
+                headers=self.request_headers(headers),
+                body=body,
+                window=window or self.window,
+                read_body=read_body,
+            )
+
+        return await self._once(key, make)
+
+    async def capabilities(self) -> set[Need]:
+        async def make() -> set[Need]:
+            found = {Need.BLACK_BOX}
+            if self.target.resumable:
+                found.add(Need.RESUMABLE)
+            if await self.contract() is not None:
+                found |= {Need.SCRIPTED, Need.OBSERVABLE}
+            return found
+
+        return await self._once("capabilities", make)
+
+    async def contract(self) -> dict[str, Any] | None:
+        """The target's ``GET /_contract`` answer, or None when it does not speak the contract."""
+
+        async def make() -> dict[str, Any] | None:
+            if not self.target.contract_base:
+                return None
+            try:
+                async with self.session.get(
+                    self.target.contract_base + "/_contract",
+                    timeout=aiohttp.ClientTimeout(total=self.window.connect_timeout),
+                ) as response:
+                    if response.status != 200:
+                        return None
+                    answer: dict[str, Any] = await response.json(content_type=None)
+            except (aiohttp.ClientError, OSError, TimeoutError, json.JSONDecodeError, ValueError):
+                return None
+            return answer if str(answer.get("contract", "")).startswith("sse-harness/") else None
+
+        return await self._once("contract", make)
+
+    async def script(
+        self, key: str, steps: list[dict[str, Any]], eol: str = "\n", window: Window | None = None
+    ) -> Capture:
+        """Have the target stream ``steps`` through the scripting contract, and capture it."""
+
+        async def make() -> Capture:
+            return await capture(
+                self.session,
+                self.target.contract_base + "/_script",
+                method="POST",
+                headers=self.request_headers({"Content-Type": "application/json"}),
+                body=json.dumps({"eol": eol, "steps": steps}).encode(),
+                window=window or replace(self.window, max_events=len(steps) + 1),
+            )
+
+        return await self._once("script:" + key, make)
+
+    def close(self) -> None:
+        """Cancel exchanges still running (a capture no case waited for)."""
+        for task in self._memo.values():
+            task.cancel()
+
+    async def observed(self, stream_id: str) -> dict[str, Any] | None:
+        """The target's record of one stream's generator (scripting contract)."""
+        url = f"{self.target.contract_base}/_observe/streams/{stream_id}"
+        async with self.session.get(url) as response:
+            if response.status != 200:
+                return None
+            record: dict[str, Any] = await response.json()
+            return record

@@ -1,0 +1,152 @@
+"""The bytes of the stream against the event-stream grammar (S-04..S-12).
+
+These cases read the validating parser's violations from the main capture: the parser is the one
+place that knows the grammar, so a case only chooses which violations it owns and says what they
+cost a client.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from harness.cases.context import Context
+from harness.cases.model import Finding, case
+from harness.outcome import Level
+from harness.probe import Capture
+from harness.stream import Violation
+
+_KNOWN = (b"data", b"event", b"id", b"retry")
+
+
+def _name(violation: Violation) -> bytes:
+    return violation.excerpt.split(b":", 1)[0]
+
+
+def _judge(cap: Capture, owned: list[Violation], ok_text: str, breach_text: str) -> Finding:
+    if not cap.chunks:
+        return Finding(f"no body received ({cap.end}{': ' + cap.error if cap.error else ''})", None)
+    if not owned:
+        return Finding(f"{ok_text} ({len(cap.body)} bytes read)")
+    first = owned[0]
+    more = f"; {len(owned) - 1} more" if len(owned) > 1 else ""
+    return Finding(
+        f"{breach_text} at byte {first.offset}: {first.message}{more}", False, first.excerpt
+    )
+
+
+def _owned(cap: Capture, rule: str) -> list[Violation]:
+    return [v for v in cap.violations if v.rule == rule]
+
+
+@case("server.framing.1", "The body is valid UTF-8", ["S-04"])
+async def utf8(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    return _judge(cap, _owned(cap, "S-04"), "valid UTF-8", "invalid UTF-8")
+
+
+@case("server.framing.2", "A BOM appears only at byte 0", ["S-06"])
+async def bom(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    return _judge(cap, _owned(cap, "S-06"), "no BOM after byte 0", "BOM after byte 0")
+
+
+@case("server.framing.3", "Field names are lowercase data, event, id, retry", ["S-08"])
+async def field_case(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    owned = [v for v in _owned(cap, "S-08") if _name(v).lower() in _KNOWN]
+    return _judge(cap, owned, "all known field names lowercase", "wrongly cased field name")
+
+
+@case(
+    "server.framing.4",
+    "No unknown field lines (a value holding CR or LF creates them)",
+    ["S-06", "S-08"],
+)
+async def unknown_fields(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    owned = [v for v in _owned(cap, "S-08") if _name(v).lower() not in _KNOWN]
+    return _judge(cap, owned, "no unknown field lines", "unknown field line")
+
+
+@case("server.framing.5", "id values hold no U+0000", ["S-10"])
+async def id_nul(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    return _judge(cap, _owned(cap, "S-10"), "no NUL in any id", "NUL in id")
+
+
+@case("server.framing.6", "retry values are ASCII digits only", ["S-11"])
+async def retry_digits(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    found = _judge(cap, _owned(cap, "S-11"), "every retry value is ASCII digits", "bad retry")
+    if found.conforms and cap.retry is not None:
+        return Finding(f"{found.observed}; last retry {cap.retry} ms")
+    return found
+
+
+@case("server.framing.7", "The last event ends with a blank line before close", ["S-07"])
+async def final_blank_line(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if cap.end == "window":
+        return Finding("the stream was still open when the window ended: close not observed", None)
+    if not cap.chunks:
+        return Finding(f"no body received ({cap.end})", None)
+    return _judge(
+        cap, _owned(cap, "S-07"), "the stream ended on a blank line", "stream ended mid-block"
+    )
+
+
+@case("server.framing.8", "Line terminators are CRLF, LF or CR", ["S-05"])
+async def terminators(ctx: Context) -> Finding:
+    """Any of the three is conforming; which ones a stream mixes is worth knowing for proxies."""
+    cap = await ctx.stream()
+    if not cap.body:
+        return Finding("no body received", None)
+    crlf = cap.body.count(b"\r\n")
+    counts = {"CRLF": crlf, "LF": cap.body.count(b"\n") - crlf, "CR": cap.body.count(b"\r") - crlf}
+    used = {k: v for k, v in counts.items() if v}
+    mixed = " (mixed)" if len(used) > 1 else ""
+    return Finding(f"line terminators: {used}{mixed}")
+
+
+@case("server.framing.9", "Event types seen (omitted or empty means message)", ["S-12"])
+async def event_types(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if not cap.events:
+        return Finding("no events dispatched", None)
+    types = Counter(e.event.type for e in cap.events)
+    return Finding(f"{len(cap.events)} events by type: {dict(types)}", None)
+
+
+@case("server.framing.10", "Data sent is dispatched: blank lines end the events", ["S-07"])
+async def data_dispatched(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if not cap.body:
+        return Finding(f"no body received ({cap.end})", None)
+    if cap.events:
+        return Finding(f"{len(cap.events)} events dispatched from {len(cap.body)} bytes")
+    if b"data" not in cap.body:
+        return Finding(f"{len(cap.body)} bytes, no data field: nothing to dispatch", None)
+    return Finding(
+        "data fields arrived but no event was dispatched: no blank line ended them",
+        False,
+        cap.body[:80],
+    )
+
+
+@case(
+    "server.close.1",
+    "The body ends with a clean close, not an abort",
+    ["S-07"],
+    level=Level.PRACTICE,
+)
+async def clean_close(ctx: Context) -> Finding:
+    """An abort is a network error to clients: they reconnect, as after a clean close. If it cut
+    an event, server.framing.7 fails that as a MUST; the abort itself is graded as a PRACTICE."""
+    cap = await ctx.stream()
+    if cap.end == "window":
+        return Finding("the stream was still open when the window ended: close not observed", None)
+    if cap.end == "aborted":
+        lost = _owned(cap, "S-07")
+        cut = ", cutting an event" if lost and "lost" in lost[0].message else ""
+        return Finding(f"the body was aborted{cut}: {cap.error}", False, cap.raw[-80:])
+    return Finding(f"the body ended: {cap.end}", cap.end in ("closed", "no-body"))

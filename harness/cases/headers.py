@@ -1,0 +1,158 @@
+"""Status line and response headers of the stream (S-01, S-02, S-03, S-20, S-21, S-22)."""
+
+from __future__ import annotations
+
+from harness.cases.context import Context
+from harness.cases.model import Finding, case
+from harness.outcome import Level
+from harness.probe import Capture
+
+COMPRESSIONS = ("gzip", "x-gzip", "deflate", "br", "zstd", "compress")
+
+
+def header_excerpt(cap: Capture, *names: str) -> bytes:
+    """The named response headers as they would appear on the wire (all of them if none named)."""
+    wanted = {n.lower() for n in names}
+    lines = [f"{k}: {v}\r\n" for k, v in cap.headers.items() if not wanted or k.lower() in wanted]
+    status = f"HTTP/{cap.http_version} {cap.status} {cap.reason}\r\n" if cap.status else ""
+    return (status + "".join(lines)).encode("utf-8", "replace")
+
+
+def no_response(cap: Capture) -> Finding:
+    return Finding(f"no response: {cap.end}: {cap.error}", False)
+
+
+def media_parameters(content_type: str) -> dict[str, str]:
+    """Parameters of a media type, names lowercased, quotes removed (RFC 9110 8.3.1)."""
+    params = {}
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip():
+            params[name.strip().lower()] = value.strip().strip('"')
+    return params
+
+
+@case("server.status.1", "The stream is answered with status 200", ["S-01"])
+async def status_200(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    return Finding(
+        f"status {cap.status} {cap.reason}"
+        + ("" if cap.status == 200 else ": a conforming client fails the connection"),
+        cap.status == 200,
+        header_excerpt(cap, "Content-Type"),
+    )
+
+
+@case("server.headers.1", "Content-Type is text/event-stream", ["S-02"])
+async def content_type(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    if not cap.content_type:
+        return Finding("no Content-Type header: clients fail the connection", False)
+    ok = cap.media_type == "text/event-stream"
+    return Finding(
+        f"Content-Type essence is {cap.media_type!r}"
+        + ("" if ok else ": clients fail the connection"),
+        ok,
+        header_excerpt(cap, "Content-Type"),
+    )
+
+
+@case("server.headers.2", "A charset parameter, if any, is utf-8", ["S-03"])
+async def charset(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    found = media_parameters(cap.content_type).get("charset")
+    if found is None:
+        return Finding("no charset parameter (the body is UTF-8 by definition)")
+    ok = found.lower() == "utf-8"
+    return Finding(
+        f"charset={found}" + ("" if ok else ": clients ignore it and decode UTF-8 anyway"),
+        ok,
+        header_excerpt(cap, "Content-Type"),
+    )
+
+
+@case("server.headers.3", "Cache-Control forbids caching the stream", ["S-20"])
+async def cache_control(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    value = ", ".join(cap.headers.getall("Cache-Control", []))
+    directives = {d.strip().split("=")[0].lower() for d in value.split(",")}
+    ok = bool(directives & {"no-cache", "no-store"})
+    if ok:
+        observed = f"Cache-Control: {value}"
+    elif value:
+        observed = f"Cache-Control: {value}: neither no-cache nor no-store"
+    else:
+        observed = "no Cache-Control header: a cache or CDN may replay a recording of the stream"
+    return Finding(observed, ok, header_excerpt(cap, "Cache-Control"))
+
+
+@case("server.headers.4", "X-Accel-Buffering: no tells proxies not to buffer", ["S-21"])
+async def accel_buffering(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    value = cap.headers.get("X-Accel-Buffering")
+    ok = value is not None and value.strip().lower() == "no"
+    return Finding(
+        f"X-Accel-Buffering: {value}"
+        if value is not None
+        else "no X-Accel-Buffering header: nginx buffers the stream unless told otherwise",
+        ok,
+        header_excerpt(cap, "X-Accel-Buffering"),
+    )
+
+
+@case("server.headers.5", "The stream is not compressed", ["S-21"])
+async def compression(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    encoding = cap.content_encoding
+    ok = encoding in ("", "identity")
+    return Finding(
+        "no Content-Encoding (the request offered gzip, deflate)"
+        if ok
+        else f"Content-Encoding: {encoding}: compressors hold events back until a block fills",
+        ok,
+        header_excerpt(cap, "Content-Encoding", "Vary"),
+    )
+
+
+@case(
+    "server.headers.6",
+    "No Connection header from the application (forbidden over HTTP/2)",
+    ["S-22"],
+    level=Level.PRACTICE,
+)
+async def connection_header(ctx: Context) -> Finding:
+    """Over HTTP/1.1 the header is legal, so a breach there is latent: PRACTICE, not MUST.
+
+    Over HTTP/2 the same header is a protocol error for strict clients; the grade then is MUST.
+    """
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    value = cap.headers.get("Connection")
+    if value is None:
+        return Finding(f"no Connection header over HTTP/{cap.http_version}")
+    if cap.http_version.startswith("2"):
+        return Finding(f"Connection: {value} over HTTP/2 (RFC 9113 8.2.2)", False)
+    keep_alive = value.strip().lower() == "keep-alive"
+    return Finding(
+        f"Connection: {value} over HTTP/{cap.http_version}"
+        + (
+            ": redundant in HTTP/1.1, and a protocol error if the app is served over HTTP/2"
+            if keep_alive
+            else ""
+        ),
+        not keep_alive,
+        header_excerpt(cap, "Connection"),
+    )

@@ -1,0 +1,92 @@
+"""HTTP around the stream: CORS for browsers, HEAD, redirects (S-01, S-15, S-19)."""
+
+from __future__ import annotations
+
+from harness.cases.context import Context
+from harness.cases.headers import header_excerpt
+from harness.cases.model import Finding, case
+from harness.outcome import Level
+from harness.probe import Window
+
+#: A foreign origin, only ever sent as a header value.
+ORIGIN = "http://cross-origin.sse-harness.test"
+QUICK = Window(max_events=1, max_seconds=3.0, header_timeout=5.0)
+
+
+@case("server.cors.1", "A CORS preflight allows the Last-Event-ID header", ["S-19"])
+async def preflight(ctx: Context) -> Finding:
+    cap = await ctx.fetch(
+        "preflight",
+        method="OPTIONS",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": ctx.target.method,
+            "Access-Control-Request-Headers": "last-event-id",
+        },
+        read_body=False,
+        window=QUICK,
+    )
+    if cap.status is None:
+        return Finding(f"no answer to the preflight: {cap.end}: {cap.error}", False)
+    allow_origin = cap.headers.get("Access-Control-Allow-Origin")
+    if allow_origin is None:
+        return Finding(
+            f"preflight answered {cap.status} without CORS headers: only same-origin pages"
+            " can connect",
+            None,
+            header_excerpt(cap),
+        )
+    allowed = {
+        h.strip().lower() for h in cap.headers.get("Access-Control-Allow-Headers", "").split(",")
+    }
+    ok = "last-event-id" in allowed or "*" in allowed
+    return Finding(
+        f"preflight {cap.status}, Allow-Headers {sorted(allowed - {''})}"
+        + ("" if ok else ": a browser reconnecting with Last-Event-ID is refused"),
+        ok,
+        header_excerpt(cap, "Access-Control-Allow-Origin", "Access-Control-Allow-Headers"),
+    )
+
+
+@case("server.cors.2", "A cross-origin stream names an allowed origin", ["S-19"])
+async def allow_origin(ctx: Context) -> Finding:
+    cap = await ctx.fetch("cross-origin", headers={"Origin": ORIGIN}, window=QUICK)
+    if cap.status is None:
+        return Finding(f"no answer: {cap.end}: {cap.error}", False)
+    value = cap.headers.get("Access-Control-Allow-Origin")
+    if value is None:
+        return Finding("no Access-Control-Allow-Origin: same-origin pages only", None)
+    return Finding(
+        f"Access-Control-Allow-Origin: {value}",
+        value in ("*", ORIGIN),
+        header_excerpt(cap, "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"),
+    )
+
+
+@case(
+    "server.http.1",
+    "HEAD is answered promptly, without a body",
+    ["S-01"],
+    level=Level.PRACTICE,
+)
+async def head(ctx: Context) -> Finding:
+    """Monitors and proxies probe with HEAD; a stream endpoint that hangs on it looks down."""
+    cap = await ctx.fetch("head", method="HEAD", window=QUICK)
+    if cap.status is None:
+        return Finding(f"HEAD got no answer: {cap.end}: {cap.error}", False)
+    ok = cap.status < 500
+    return Finding(
+        f"HEAD answered {cap.status} after {(cap.t_headers or 0) * 1000:.0f} ms",
+        ok,
+        header_excerpt(cap, "Content-Type", "Allow"),
+        {"headers_s": cap.t_headers or 0.0},
+    )
+
+
+@case("server.http.2", "Redirects on the way to the stream", ["S-15"])
+async def redirects(ctx: Context) -> Finding:
+    cap = await ctx.stream()
+    if not cap.redirects:
+        return Finding("no redirect")
+    chain = " -> ".join(f"{status} {url}" for status, url in cap.redirects)
+    return Finding(f"redirected: {chain}; clients follow, but reconnect to the original URL", None)

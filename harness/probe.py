@@ -1,0 +1,213 @@
+"""Bounded wire captures of one HTTP exchange, the evidence every server case reads.
+
+A capture keeps what a black box shows: status, headers, every raw chunk with its arrival time,
+and what the validating parser made of the body. It never decodes content on the client's behalf
+silently: compression is recorded as received and undone only to parse, so a gzip case can see it.
+Every capture is bounded in time, events and bytes, and a broken target ends it with a reason
+(``aborted``, ``limit``, ``timeout``) instead of an exception or a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from harness.stream import Event, Parser, StreamLimitError, Violation
+
+__all__ = ["Capture", "Chunk", "TimedEvent", "Window", "capture"]
+
+EndReason = Literal["closed", "window", "aborted", "limit", "timeout", "refused", "no-body"]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """How much of a stream one capture may read. All bounds apply; the first reached ends it."""
+
+    max_events: int = 50
+    max_seconds: float = 10.0
+    max_bytes: int = 8 << 20
+    connect_timeout: float = 5.0
+    #: Longest wait for the response headers (a slow first byte beyond this is a timeout).
+    header_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    t: float  # seconds since the request started
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TimedEvent:
+    t: float  # arrival of the chunk that completed it, seconds since the request started
+    event: Event
+    #: The id field of the event's own block, None when it had none (it inherited the last id).
+    id_field: str | None = None
+
+
+@dataclass(slots=True)
+class Capture:
+    url: str
+    method: str
+    request_headers: Mapping[str, str]
+    status: int | None = None
+    reason: str = ""
+    http_version: str = ""
+    headers: CIMultiDictProxy[str] = field(default_factory=lambda: CIMultiDictProxy(CIMultiDict()))
+    redirects: list[tuple[int, str]] = field(default_factory=list)
+    t_headers: float | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    events: list[TimedEvent] = field(default_factory=list)
+    #: Arrival times of chunks that carried comment lines (keep-alives, S-16).
+    comment_times: list[float] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    violation_count: int = 0
+    retry: int | None = None
+    last_event_id: str = ""
+    end: EndReason = "closed"
+    error: str = ""
+    duration: float = 0.0
+    #: The body as the parser saw it (decompressed when the target compressed it).
+    body: bytes = b""
+
+    @property
+    def raw(self) -> bytes:
+        return b"".join(c.data for c in self.chunks)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def media_type(self) -> str:
+        """The essence of Content-Type: type/subtype, lowercased, parameters dropped."""
+        return self.content_type.split(";", 1)[0].strip().lower()
+
+    @property
+    def content_encoding(self) -> str:
+        return self.headers.get("Content-Encoding", "").strip().lower()
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """The target closed the body on its own, with nothing cut off."""
+        return self.end == "closed"
+
+
+def _decompressor(encoding: str) -> zlib._Decompress | None:
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(wbits=zlib.MAX_WBITS)
+    return None
+
+
+async def capture(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    window: Window = Window(),
+    read_body: bool = True,
+) -> Capture:
+    """Make one request and record the exchange within ``window``.
+
+    The session must be created with ``auto_decompress=False`` so the raw bytes are evidence.
+    """
+    start = time.monotonic()
+    cap = Capture(url=url, method=method, request_headers=dict(headers or {}))
+    deadline = start + window.max_seconds
+    try:
+        response = await asyncio.wait_for(
+            session.request(method, url, headers=headers, data=body, allow_redirects=True),
+            timeout=window.header_timeout,
+        )
+    except TimeoutError:
+        cap.end, cap.error = "timeout", f"no response headers within {window.header_timeout} s"
+        cap.duration = time.monotonic() - start
+        return cap
+    except (aiohttp.ClientError, OSError) as exc:
+        cap.end, cap.error = "refused", f"{type(exc).__name__}: {exc}"
+        cap.duration = time.monotonic() - start
+        return cap
+    async with response:
+        cap.t_headers = time.monotonic() - start
+        cap.status, cap.reason = response.status, response.reason or ""
+        if response.version is not None:
+            cap.http_version = f"{response.version.major}.{response.version.minor}"
+        cap.headers = response.headers
+        cap.redirects = [(r.status, str(r.url)) for r in response.history]
+        if not read_body or method == "HEAD":
+            cap.end = "no-body"
+        else:
+            await _read_body(response, cap, window, start, deadline)
+    cap.duration = time.monotonic() - start
+    return cap
+
+
+def _timed(t: float, events: list[Event], parser: Parser) -> list[TimedEvent]:
+    return [TimedEvent(t, e, i) for e, i in zip(events, parser.id_fields, strict=False)]
+
+
+async def _read_body(
+    response: aiohttp.ClientResponse,
+    cap: Capture,
+    window: Window,
+    start: float,
+    deadline: float,
+) -> None:
+    parser = Parser(validate=True)
+    inflate = _decompressor(cap.content_encoding)
+    size = comments = 0
+    body = bytearray()
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                cap.end = "window"
+                break
+            try:
+                data = await asyncio.wait_for(response.content.readany(), timeout=remaining)
+            except TimeoutError:
+                cap.end = "window"
+                break
+            if not data:
+                cap.end = "closed"
+                parser.close()
+                break
+            t = time.monotonic() - start
+            cap.chunks.append(Chunk(t, data))
+            size += len(data)
+            plain = inflate.decompress(data) if inflate is not None else data
+            body += plain
+            try:
+                events = parser.feed(plain)
+            except StreamLimitError as exc:
+                cap.events.extend(_timed(t, exc.events, parser))
+                cap.end, cap.error = "limit", str(exc)
+                break
+            cap.events.extend(_timed(t, events, parser))
+            if parser.comments > comments:
+                comments = parser.comments
+                cap.comment_times.append(t)
+            if len(cap.events) >= window.max_events or size >= window.max_bytes:
+                cap.end = "window"
+                break
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:
+        cap.end, cap.error = "aborted", f"{type(exc).__name__}: {exc}"
+        parser.close()  # what a client holds when the connection breaks is lost, as at a close
+    except zlib.error as exc:
+        cap.end, cap.error = "aborted", f"undecodable {cap.content_encoding} body: {exc}"
+    cap.body = bytes(body)
+    cap.violations = parser.violations
+    cap.violation_count = parser.violation_count
+    cap.retry = parser.retry
+    cap.last_event_id = parser.last_event_id

@@ -1,0 +1,150 @@
+"""Runs server cases against a target and grades what they find.
+
+Grading happens here and only here: a check returns a :class:`~harness.cases.model.Finding`, and
+the case's level decides the outcome through :func:`harness.outcome.grade`. A case that needs a
+capability the target lacks is UNIMPLEMENTED; one that raises or overruns its bound is ERROR, with
+the reason, so one broken check never takes the run down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from harness.cases import load_catalog
+from harness.cases.context import Context, Target
+from harness.cases.model import Case, Finding, select
+from harness.outcome import Outcome, escape_bytes, grade
+from harness.probe import Window
+from harness.rules import RULES
+
+__all__ = ["SCHEMA_VERSION", "CaseResult", "ConformanceRun", "run_cases"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: Case
+    outcome: Outcome
+    evidence: dict[str, Any]
+    duration_s: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.case.id,
+            "title": self.case.title,
+            "rules": list(self.case.rules),
+            "level": self.case.level.value,
+            "needs": self.case.needs.value,
+            "outcome": self.outcome.value,
+            "evidence": self.evidence,
+            "duration_s": round(self.duration_s, 4),
+        }
+
+
+@dataclass(slots=True)
+class ConformanceRun:
+    target: Target
+    started: datetime
+    duration_s: float = 0.0
+    results: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(r.outcome for r in self.results)
+        return {o.value: counts.get(o, 0) for o in Outcome}
+
+    @property
+    def passed(self) -> bool:
+        """Nothing FAILED and nothing the harness could not run."""
+        return not any(r.outcome in (Outcome.FAILED, Outcome.ERROR) for r in self.results)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "target": self.target.describe(),
+            "started": self.started.isoformat(),
+            "duration_s": round(self.duration_s, 3),
+            "summary": self.summary,
+            "cases": [r.as_json() for r in self.results],
+        }
+
+
+def _evidence(case: Case, finding: Finding) -> dict[str, Any]:
+    return {
+        "rules": [
+            {"id": r, "level": RULES[r].level.value, "text": RULES[r].text} for r in case.rules
+        ],
+        "observed": finding.observed,
+        "excerpt": escape_bytes(finding.excerpt),
+        "timings": {k: round(v, 4) for k, v in finding.timings.items()},
+    }
+
+
+async def _run_one(case: Case, ctx: Context) -> CaseResult:
+    start = time.monotonic()
+    missing = case.needs not in await ctx.capabilities()
+    if missing:
+        finding = Finding(f"the target does not offer the {case.needs.value} capability", None)
+        outcome = Outcome.UNIMPLEMENTED
+    else:
+        try:
+            finding = await asyncio.wait_for(case.check(ctx), timeout=case.timeout)
+            outcome = (
+                Outcome.INFORMATIONAL
+                if finding.conforms is None
+                else grade(case.level, finding.conforms)
+            )
+        except TimeoutError:
+            finding = Finding(f"the check overran its bound of {case.timeout} s", None)
+            outcome = Outcome.ERROR
+        except Exception as exc:  # a harness defect must not end the run
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            finding = Finding(
+                f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})", None
+            )
+            outcome = Outcome.ERROR
+    return CaseResult(case, outcome, _evidence(case, finding), time.monotonic() - start)
+
+
+async def run_cases(
+    target: Target,
+    *,
+    pattern: str | None = None,
+    window: Window | None = None,
+    keepalive_bound_s: float = 20.0,
+    concurrency: int = 4,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> ConformanceRun:
+    """Run the selected cases against ``target``; results come back in catalog order."""
+    load_catalog()
+    cases = select(pattern)
+    run = ConformanceRun(target, datetime.now(UTC))
+    start = time.monotonic()
+    gate = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(auto_decompress=False, connector=connector) as session:
+        ctx = Context(target, session, window or Window(), keepalive_bound_s)
+
+        async def guarded(case: Case) -> CaseResult:
+            async with gate:
+                result = await _run_one(case, ctx)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        try:
+            run.results = list(await asyncio.gather(*(guarded(c) for c in cases)))
+        finally:
+            ctx.close()
+    run.duration_s = time.monotonic() - start
+    return run
