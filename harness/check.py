@@ -1,0 +1,214 @@
+"""``sse-harness check``: the server-conformance suite from the command line.
+
+Without a URL it starts the embedded reference server and grades its resumable counter stream,
+so the command shows what a clean run looks like on any machine. Exit codes: 0 nothing FAILED
+(and nothing the harness could not run), 1 a case FAILED or ERRORed, 2 usage error or the target
+cannot be reached (one line naming the cause, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.cases.context import Target
+from harness.probe import Window
+
+__all__ = ["DEFAULT_PATH", "add_arguments", "parse_header", "run", "target_from_args"]
+
+#: The reference server's stream that ``check`` grades when no URL is given: short enough to see
+#: it close (so end-of-stream cases get a verdict) and resumable (so resume cases run).
+DEFAULT_PATH = "/counter?count=40&interval_ms=50"
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME:VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say what to request; shared by check and the pytest plugin's docs."""
+    parser.add_argument("url", nargs="?", help="SSE endpoint (default: embedded reference server)")
+    parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
+    parser.add_argument("--body", help="request body, e.g. JSON for POST; @FILE reads a file")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        type=parse_header,
+        metavar="NAME:VALUE",
+        help="extra request header (repeatable)",
+    )
+    parser.add_argument(
+        "--resumable",
+        action="store_true",
+        help="the stream resumes after Last-Event-ID (enables resume cases, S-18)",
+    )
+    parser.add_argument(
+        "--contract",
+        metavar="BASE_URL",
+        help="where the scripting contract is mounted (default: the URL's origin; '' for none)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--cases", metavar="PATTERN", help="case ids to run, e.g. 'server.framing.*'"
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        help="where to write conformance.json, junit.xml, index.html (default: reports/<time>/)",
+    )
+    parser.add_argument("--window-events", type=int, default=50, help="events to read (default 50)")
+    parser.add_argument(
+        "--window-seconds", type=float, default=10.0, help="seconds to read (default 10)"
+    )
+    parser.add_argument(
+        "--keepalive-bound",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="longest silence before a keep-alive is due (S-16; default 20)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+
+
+def target_from_args(args: argparse.Namespace, url: str) -> Target:
+    body: bytes | None = None
+    if args.body is not None:
+        body = Path(args.body[1:]).read_bytes() if args.body.startswith("@") else args.body.encode()
+    return Target(
+        url=url,
+        method=args.method.upper(),
+        body=body,
+        headers=tuple(args.header),
+        resumable=args.resumable,
+        contract=args.contract,
+    )
+
+
+@contextlib.contextmanager
+def _reference_server() -> Iterator[str]:
+    from reference_server.app import create_app
+    from reference_server.launch import serve_in_thread
+
+    with serve_in_thread(create_app()) as base:
+        yield base
+
+
+async def _reachable(target: Target, timeout: float) -> str | None:
+    """None when the target answers HTTP at all; else a one-line cause."""
+    import aiohttp
+
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.request(
+                target.method, target.url, data=target.body, headers=dict(target.headers)
+            ) as response,
+        ):
+            response.close()
+            return None
+    except TimeoutError:
+        return f"no answer from {target.url} within {timeout:.0f} s"
+    except aiohttp.ClientConnectorError as exc:
+        return f"cannot connect to {target.url}: {exc.os_error or exc}"
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        return f"cannot reach {target.url}: {type(exc).__name__}: {exc}"
+
+
+def _default_report_dir() -> Path:
+    return Path("reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        if args.url:
+            url = args.url
+        else:
+            url = stack.enter_context(_reference_server()) + DEFAULT_PATH
+            args.resumable = True
+        try:
+            target = target_from_args(args, url)
+        except OSError as exc:
+            print(f"sse-harness check: cannot read the body: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        window = Window(max_events=args.window_events, max_seconds=args.window_seconds)
+        problem = asyncio.run(_reachable(target, window.header_timeout))
+        if problem:
+            print(f"sse-harness check: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        report = _run_with_progress(target, args, window)
+    directory = args.report_dir or _default_report_dir()
+    from harness.report import write_conformance
+
+    paths = write_conformance(report, directory)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        _print_summary(report, paths[-1])
+    failed = report["summary"]["FAILED"] + report["summary"]["ERROR"]
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_with_progress(target: Target, args: argparse.Namespace, window: Window) -> dict[str, Any]:
+    from rich.progress import Progress
+
+    from harness.cases import load_catalog, select
+    from harness.runner import run_cases
+
+    load_catalog()
+    total = len(select(args.cases))
+    with Progress(transient=True, disable=args.json or not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"checking {target.url}", total=total)
+        result = asyncio.run(
+            run_cases(
+                target,
+                pattern=args.cases,
+                window=window,
+                keepalive_bound_s=args.keepalive_bound,
+                on_result=lambda _: progress.advance(task),
+            )
+        )
+    return result.as_json()
+
+
+def _print_summary(report: dict[str, Any], page: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.report.render import OUTCOME_COLOURS
+
+    console = Console()
+    table = Table(title=f"SSE conformance: {report['target']['url']}")
+    for column in ("case", "outcome", "rules", "observed"):
+        table.add_column(column, overflow="fold")
+    for case in report["cases"]:
+        if case["outcome"] == "OK":
+            continue
+        colour = OUTCOME_COLOURS[case["outcome"]]
+        table.add_row(
+            case["id"],
+            f"[{colour}]{case['outcome']}[/]",
+            ",".join(case["rules"]),
+            case["evidence"]["observed"],
+        )
+    console.print(table)
+    counts = "  ".join(
+        f"[{OUTCOME_COLOURS[k]}]{k}[/] {v}" for k, v in report["summary"].items() if v
+    )
+    console.print(f"{len(report['cases'])} cases in {report['duration_s']} s: {counts}")
+    console.print(f"report: {page}")
