@@ -53,6 +53,10 @@ class Target:
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.netloc}"
 
+    def request_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What every request to the target sends: a browser's headers, the target's, ``extra``."""
+        return {**BROWSER_HEADERS, **dict(self.headers), **dict(extra or {})}
+
     def describe(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -76,11 +80,6 @@ class Context:
             self._memo[key] = asyncio.ensure_future(make())
         return self._memo[key]
 
-    def request_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        headers = {**BROWSER_HEADERS, **dict(self.target.headers)}
-        headers.update(extra or {})
-        return headers
-
     async def stream(self) -> Capture:
         """The main exchange: the target's stream, requested as a browser's EventSource would."""
         return await self.fetch("stream")
@@ -103,7 +102,7 @@ class Context:
                 self.session,
                 self.target.url,
                 method=use,
-                headers=self.request_headers(headers),
+                headers=self.target.request_headers(headers),
                 body=body,
                 window=window or self.window,
                 read_body=read_body,
@@ -152,7 +151,7 @@ class Context:
                 self.session,
                 self.target.contract_base + "/_script",
                 method="POST",
-                headers=self.request_headers({"Content-Type": "application/json"}),
+                headers=self.target.request_headers({"Content-Type": "application/json"}),
                 body=json.dumps({"eol": eol, "steps": steps}).encode(),
                 window=window or replace(self.window, max_events=len(steps) + 1),
             )

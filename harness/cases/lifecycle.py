@@ -31,7 +31,7 @@ async def _open_and_abandon(ctx: Context) -> str | None:
     async with ctx.session.request(
         ctx.target.method,
         ctx.target.url,
-        headers=ctx.request_headers(),
+        headers=ctx.target.request_headers(),
         data=ctx.target.body,
         timeout=timeout,
     ) as response:

@@ -1,0 +1,92 @@
+"""pytest plugin (entry point ``sse_harness``): SSE targets and the reference server as fixtures.
+
+Options (``pytest --help``, group "sse-harness"): ``--sse-url``, ``--sse-method``, ``--sse-body``,
+``--sse-header NAME:VALUE`` (repeatable), ``--sse-resumable``, ``--sse-contract BASE_URL``.
+
+Fixtures:
+
+``sse_reference_server``
+    Base URL of the reference server, started once per session under real uvicorn on a free
+    loopback port with short intervals, and stopped at the end.
+``sse_target``
+    The :class:`harness.cases.context.Target` under test: ``--sse-url`` and friends, or, without
+    them, the reference server's resumable counter stream.
+``sse_conformance``
+    The conformance run of every case against ``sse_target`` (once per session), as the
+    ``conformance.json`` dictionary; ``scenarios/`` turns each case into a test.
+
+Heavy imports happen inside the fixtures, so the plugin costs nothing to suites that don't use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.cases.context import Target
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sse-harness", "SSE conformance target")
+    group.addoption("--sse-url", help="SSE endpoint to test (default: the reference server)")
+    group.addoption("--sse-method", default="GET", help="HTTP method for --sse-url")
+    group.addoption("--sse-body", help="request body for --sse-url (e.g. JSON for POST)")
+    group.addoption(
+        "--sse-header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="extra request header (repeatable)",
+    )
+    group.addoption(
+        "--sse-resumable", action="store_true", help="--sse-url resumes after Last-Event-ID"
+    )
+    group.addoption("--sse-contract", help="base URL of the scripting contract ('' for none)")
+
+
+@pytest.fixture(scope="session")
+def sse_reference_server() -> Iterator[str]:
+    from reference_server.app import create_app
+    from reference_server.launch import serve_in_thread
+    from reference_server.settings import Settings
+
+    settings = Settings(char_interval_s=0.01, echo_interval_s=0.05, leak_linger_s=3.0)
+    with serve_in_thread(create_app(settings)) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def sse_target(request: pytest.FixtureRequest) -> Target:
+    from harness.cases.context import Target
+    from harness.check import DEFAULT_PATH, parse_header
+
+    option = request.config.getoption
+    url = option("--sse-url")
+    if not url:
+        base = request.getfixturevalue("sse_reference_server")
+        return Target(base + DEFAULT_PATH, resumable=True)
+    try:
+        headers = tuple(parse_header(h) for h in option("--sse-header"))
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"--sse-header: {exc}") from exc
+    body = option("--sse-body")
+    return Target(
+        url=url,
+        method=option("--sse-method").upper(),
+        body=body.encode() if body is not None else None,
+        headers=headers,
+        resumable=option("--sse-resumable"),
+        contract=option("--sse-contract"),
+    )
+
+
+@pytest.fixture(scope="session")
+def sse_conformance(sse_target: Target) -> dict[str, Any]:
+    from harness.runner import run_cases
+
+    return asyncio.run(run_cases(sse_target)).as_json()
