@@ -131,7 +131,9 @@ async def run_cases(
     run = ConformanceRun(target, datetime.now(UTC))
     start = time.monotonic()
     gate = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    # Keep-alive connections, as browsers use: with force_close the request says
+    # "Connection: close" and servers overwrite the very header server.headers.6 checks.
+    connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(auto_decompress=False, connector=connector) as session:
         ctx = Context(target, session, window or Window(), keepalive_bound_s)
 

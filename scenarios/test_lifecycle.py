@@ -58,7 +58,7 @@ def test_generator_stops_within_a_second_of_the_client_leaving(
     note(f"stream {stream_id}: {record}")
     assert record is not None, "the observation endpoint lost the stream"
     assert record["ended"] is not None, f"generator still running {waited:.1f} s after leaving"
-    if record["end_reason"] == "disconnected":
+    if record["stop_after_disconnect_s"] is not None:  # the target saw the client leave
         assert record["stop_after_disconnect_s"] <= STOP_BOUND_S
     else:
         assert record["end_reason"] == "completed"

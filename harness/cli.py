@@ -1,0 +1,68 @@
+"""The ``sse-harness`` command: one subcommand per instrument.
+
+Each subcommand is registered by a ``_add_<name>`` function that adds its parser and sets
+``run`` (a function of the parsed arguments returning the exit code); heavy imports happen inside
+``run``, so ``sse-harness --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from harness import __version__
+
+__all__ = ["build_parser", "main"]
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from reference_server import cli
+
+    parser = commands.add_parser(
+        "serve", help="run the reference SSE server", description=cli.DESCRIPTION
+    )
+    cli.add_arguments(parser)
+    parser.set_defaults(run=cli.run)
+
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from harness import check
+
+    parser = commands.add_parser(
+        "check",
+        help="grade an SSE endpoint against the standard (default: the reference server)",
+        description=check.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_arguments(parser)
+    parser.set_defaults(run=check.run)
+
+
+def _add_clients(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from harness.clients import cli
+
+    cli.register(commands)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sse-harness",
+        description="Conformance and load testing for Server-Sent Events.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_check(commands)
+    _add_clients(commands)
+    _add_serve(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    code: int = run(args)
+    return code

@@ -1,0 +1,85 @@
+"""The reference server application: ``create_app(settings)`` builds it for uvicorn, tests and
+embedding (``uvicorn --factory reference_server.app:create_app``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+
+from harness import __version__
+from harness.contract import STREAM_ID_HEADER, make_router
+from reference_server.endpoints import broadcast, catalogue, chat, counter, lifecycle, seeds
+from reference_server.runtime import Runtime
+from reference_server.settings import Settings
+from reference_server.streaming import FAULT_HEADER
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app with its own state (streams, channels), configured by ``settings``."""
+    settings = settings if settings is not None else Settings()
+    state = Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.aclose()
+
+    app = FastAPI(
+        title="sse-harness reference server",
+        version=__version__,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.runtime = state
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    # Browsers' EventSource is cross-origin more often than not (S-19); echoing the origin also
+    # serves withCredentials, which a wildcard cannot.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origin_regex=".*",
+        allow_credentials=True,
+        allow_methods=["GET", "HEAD", "POST"],
+        allow_headers=["last-event-id", "content-type", "cache-control", FAULT_HEADER.lower()],
+        expose_headers=[STREAM_ID_HEADER],
+    )
+    app.include_router(
+        make_router(
+            state.registry,
+            max_body_bytes=settings.max_body_bytes,
+            max_total_delay_s=settings.script_max_delay_s,
+            shutdown_grace_s=settings.shutdown_grace_s,
+        )
+    )
+    for family in (seeds, counter, broadcast, chat, lifecycle, catalogue):
+        app.include_router(family.router)
+    return app
+
+
+async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 with FastAPI's usual detail, made JSON-safe.
+
+    FastAPI's own handler echoes the offending input, and Python's JSON parser accepts
+    ``Infinity`` and ``NaN``, which JSON output cannot hold: a body like ``{"count": Infinity}``
+    would turn a 422 into a 500.
+    """
+    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    return value

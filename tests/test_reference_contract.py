@@ -1,0 +1,187 @@
+"""The scripting contract (``harness.contract``): exact emission, limits, observation, and the
+same router mounted in a user's own FastAPI app."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from fastapi import FastAPI
+
+from harness import contract
+from harness.contract import CONTRACT_VERSION, STREAM_ID_HEADER, make_router
+from harness.stream import encode
+from reference_server.launch import serve_in_thread
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def raw(data: bytes) -> dict[str, str]:
+    return {"raw": base64.b64encode(data).decode()}
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+async def test_a_script_is_emitted_exactly(reference_server_url: str, fetch, eol: str) -> None:
+    script = {
+        "eol": eol,
+        "steps": [
+            {"event": {"data": "one\ntwo", "event": "e", "id": "7", "retry": 0}},
+            {"comment": "note"},
+            {"event": {"data": " leading space"}},
+            raw(b"data: bad\x00\xff\r\r\n"),
+            {"event": {"id": ""}},
+        ],
+    }
+    wire = await fetch(reference_server_url + "/_script", method="POST", json=script)
+    assert wire.status == 200
+    assert wire.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert wire.body == b"".join(
+        [
+            encode(data="one\ntwo", event="e", id="7", retry=0, eol=eol),
+            encode(comment="note", eol=eol),
+            encode(data=" leading space", eol=eol),
+            b"data: bad\x00\xff\r\r\n",
+            encode(id="", eol=eol),
+        ]
+    )
+
+
+async def test_delays_separate_the_chunks(reference_server_url: str, fetch) -> None:
+    steps = [{"event": {"data": "a"}}, {"delay_ms": 80}, {"event": {"data": "b"}}]
+    wire = await fetch(reference_server_url + "/_script", method="POST", json={"steps": steps})
+    assert [chunk for _, chunk in wire.chunks] == [b"data: a\n\n", b"data: b\n\n"]
+    assert wire.chunks[1][0] - wire.chunks[0][0] >= 0.08 * 0.9
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [{"event": {"id": "a\x00b"}}],
+        [{"event": {"id": "a\nb"}}],
+        [{"event": {"event": "a\rb"}}],
+        [{"event": {"retry": True}}],
+        [{"event": {"retry": -1}}],
+        [{"event": {"retry": 1.5}}],
+        [{"event": {"data": "x", "bogus": 1}}],
+        [{"shout": "x"}],
+        [{"raw": "not base64!"}],
+        [{"delay_ms": 60_001}],
+        [{"delay_ms": 3000}, {"delay_ms": 3000}],  # over script_max_delay_s = 5
+    ],
+)
+async def test_a_script_that_cannot_be_emitted_faithfully_gets_422(
+    reference_server_url: str, fetch, steps: list[object]
+) -> None:
+    wire = await fetch(reference_server_url + "/_script", method="POST", json={"steps": steps})
+    assert wire.status == 422
+    assert json.loads(wire.body)["detail"]
+
+
+async def test_a_script_of_too_many_steps_gets_422(serve_reference, fetch) -> None:
+    base = serve_reference(max_body_bytes=1 << 20)
+    steps = [{"comment": ""}] * 10_001
+    wire = await fetch(base + "/_script", method="POST", json={"steps": steps})
+    assert wire.status == 422
+    assert json.loads(wire.body)["detail"][0]["type"] == "too_long"
+
+
+BIG_BODY = json.dumps({"steps": [{"comment": "x" * 1000}] * 70}).encode()
+
+
+async def test_a_body_over_64_kib_gets_413(reference_server_url: str, fetch) -> None:
+    assert len(BIG_BODY) > 64 * 1024
+    headers = {"Content-Type": "application/json"}
+    wire = await fetch(
+        reference_server_url + "/_script", method="POST", data=BIG_BODY, headers=headers
+    )
+    assert wire.status == 413
+
+
+async def test_a_chunked_body_over_64_kib_gets_413(reference_server_url: str) -> None:
+    async def chunked() -> AsyncIterator[bytes]:
+        for start in range(0, len(BIG_BODY), 4096):
+            yield BIG_BODY[start : start + 4096]
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            reference_server_url + "/_script",
+            data=chunked(),
+            headers={"Content-Type": "application/json"},
+        ) as response,
+    ):
+        assert "Content-Length" not in response.request_info.headers
+        assert response.status == 413
+
+
+async def test_discovery_names_the_contract_and_its_limits(reference_server_url: str) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(reference_server_url + "/_contract") as response,
+    ):
+        found = await response.json()
+    assert found["contract"] == CONTRACT_VERSION
+    assert found["limits"]["max_body_bytes"] == 64 * 1024
+
+
+async def test_observation_reports_completion_and_disconnect(
+    reference_server_url: str, fetch, observe
+) -> None:
+    done = await fetch(
+        reference_server_url + "/_script", method="POST", json={"steps": [{"comment": "x"}]}
+    )
+    record = await observe(reference_server_url, done.headers[STREAM_ID_HEADER])
+    assert record["endpoint"] == "/_script"
+    assert (record["end_reason"], record["blocks"], record["disconnected"]) == (
+        "completed",
+        1,
+        None,
+    )
+
+    steps = [{"comment": "first"}, {"delay_ms": 5000}, {"comment": "never"}]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(reference_server_url + "/_script", json={"steps": steps}) as response,
+    ):
+        stream_id = response.headers[STREAM_ID_HEADER]
+        await response.content.readuntil(b"\n\n")
+        live = await observe(reference_server_url, stream_id, finished=False)
+        assert live["ended"] is None
+        response.close()
+    record = await observe(reference_server_url, stream_id)
+    assert record["end_reason"] == "disconnected"
+    assert 0 <= record["stop_after_disconnect_s"] < 0.5
+
+
+async def test_observation_lists_streams_and_counts_tasks(reference_server_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(reference_server_url + "/_observe/streams") as response:
+            snapshot = await response.json()
+        async with session.get(reference_server_url + "/_observe/streams/999999") as missing:
+            assert missing.status == 404
+    assert snapshot.keys() == {"live", "finished", "totals", "tasks"}
+    assert snapshot["tasks"] >= 1
+
+
+async def test_the_router_mounts_in_any_fastapi_app(fetch) -> None:
+    app = FastAPI()
+    app.include_router(make_router(), prefix="/sse-contract")
+    app.include_router(contract.router, prefix="/default")
+    with serve_in_thread(app) as base:
+        for prefix in ("/sse-contract", "/default"):
+            wire = await fetch(
+                f"{base}{prefix}/_script",
+                method="POST",
+                json={"steps": [{"event": {"data": "hi", "id": "1"}}]},
+            )
+            assert wire.body == b"id: 1\ndata: hi\n\n"
+            assert "Connection" not in wire.headers
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{base}{prefix}/_observe/streams") as response,
+            ):
+                finished = (await response.json())["finished"]
+            assert [r["end_reason"] for r in finished] == ["completed"]

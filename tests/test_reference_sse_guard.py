@@ -1,0 +1,164 @@
+"""One test per sse-starlette quirk (SPEC.md "Known traps"): what sse-starlette 3.7 does left to
+itself, and that ``harness.sse_guard`` keeps it off the wire. Plus StreamControl, the
+guard's shutdown-aware waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+import pytest
+from fastapi import FastAPI
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.responses import Response
+
+from harness.sse_guard import (
+    KEEPALIVE_COMMENT,
+    GuardedEventSourceResponse,
+    StreamControl,
+    StreamEnded,
+)
+from harness.stream import encode
+from reference_server.frames import Frame
+from reference_server.launch import serve_in_thread
+
+pytestmark = pytest.mark.timeout(30)
+
+
+# -- field formatting: sse-starlette's ServerSentEvent vs the project's encoder -------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "raw_line"),
+    [
+        ({"retry": True}, b"retry: True\r\n"),  # S-11: clients ignore it
+        ({"retry": -1}, b"retry: -1\r\n"),  # S-11
+        ({"id": "a\x00b"}, b"id: a\x00b\r\n"),  # S-10: clients ignore the whole field
+        ({"id": "a\nb"}, b"id: ab\r\n"),  # S-10: the id is silently changed
+    ],
+)
+def test_sse_starlette_writes_what_the_guard_refuses(
+    fields: dict[str, object], raw_line: bytes
+) -> None:
+    assert raw_line in ServerSentEvent(data="x", **fields).encode()  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Frame(data="x", **fields).encode()  # type: ignore[arg-type]
+
+
+def test_sse_starlette_defaults_to_crlf_and_the_guard_to_what_it_is_given() -> None:
+    assert ServerSentEvent(data="x").encode() == b"data: x\r\n\r\n"
+    assert EventSourceResponse(_chunks()).sep == "\r\n"
+    assert GuardedEventSourceResponse(_chunks()).sep == "\n"
+
+
+def test_sse_starlette_forces_connection_keep_alive_and_the_guard_drops_it() -> None:
+    raw = EventSourceResponse(_chunks(), headers={"Connection": "close"})
+    assert raw.headers["connection"] == "keep-alive"  # even over the caller's own header
+    guarded = GuardedEventSourceResponse(_chunks(), headers={"X-Other": "1"})
+    assert "connection" not in guarded.headers
+    assert guarded.headers["x-other"] == "1"
+    assert guarded.headers["cache-control"] == "no-store"  # S-20, kept from sse-starlette
+
+
+def test_sse_starlette_pings_every_15_s_and_the_guard_uses_the_given_interval() -> None:
+    assert EventSourceResponse(_chunks()).ping_interval == 15
+    assert GuardedEventSourceResponse(_chunks(), keepalive_s=0.5).ping_interval == 0.5
+    assert GuardedEventSourceResponse(_chunks(), keepalive_s=0).ping_interval == 0
+    assert encode(comment="keep-alive") == KEEPALIVE_COMMENT
+
+
+# -- the same quirks on the wire, under uvicorn ---------------------------------------------------
+
+BLOCKS = [encode(data="a", id="1"), encode(data="b\nc", event="e")]
+
+
+async def _chunks(pause_s: float = 0.0) -> AsyncIterator[bytes]:
+    yield BLOCKS[0]
+    await anyio.sleep(pause_s)  # part of the stream's content: an idle stretch for pings
+    yield BLOCKS[1]
+
+
+def _quirk_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/raw")
+    async def raw() -> Response:
+        events = [ServerSentEvent(data="a", id="1"), ServerSentEvent(data="b\nc", event="e")]
+
+        async def stream() -> AsyncIterator[ServerSentEvent]:
+            yield events[0]
+            await anyio.sleep(0.1)
+            yield events[1]
+
+        return EventSourceResponse(stream(), ping=0.02)
+
+    @app.get("/guarded")
+    async def guarded(keepalive_s: float) -> Response:
+        return GuardedEventSourceResponse(_chunks(0.1), keepalive_s=keepalive_s)
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def quirk_server() -> Iterator[str]:
+    with serve_in_thread(_quirk_app()) as base:
+        yield base
+
+
+async def test_on_the_wire_sse_starlette_sends_crlf_timestamped_pings_and_connection(
+    quirk_server: str, fetch
+) -> None:
+    wire = await fetch(quirk_server + "/raw")
+    assert wire.headers["Connection"] == "keep-alive"
+    assert wire.body.startswith(b"id: 1\r\ndata: a\r\n\r\n")
+    assert b": ping - 20" in wire.body  # ": ping - <datetime>\r\n\r\n"
+
+
+async def test_on_the_wire_the_guard_sends_exactly_its_bytes(quirk_server: str, fetch) -> None:
+    wire = await fetch(quirk_server + "/guarded?keepalive_s=0.02")
+    assert "Connection" not in wire.headers
+    body = wire.body
+    assert body.startswith(BLOCKS[0]) and body.endswith(BLOCKS[1])
+    pings = body[len(BLOCKS[0]) : -len(BLOCKS[1])]
+    assert pings and pings == KEEPALIVE_COMMENT * (len(pings) // len(KEEPALIVE_COMMENT))
+    silent = await fetch(quirk_server + "/guarded?keepalive_s=0")
+    assert silent.body == b"".join(BLOCKS)
+
+
+# -- StreamControl ------------------------------------------------------------------------------
+
+
+async def test_pause_waits_the_given_time() -> None:
+    started = time.monotonic()
+    await StreamControl(10).pause(0.05)
+    assert time.monotonic() - started >= 0.05 * 0.95
+
+
+async def test_pause_ends_the_stream_within_half_the_grace_period_on_shutdown() -> None:
+    control = StreamControl(10, shutdown_grace_s=0.2)
+    asyncio.get_running_loop().call_later(0.02, control.shutdown.set)
+    started = time.monotonic()
+    with pytest.raises(StreamEnded) as ended:
+        await control.pause(5)
+    assert ended.value.reason == "shutdown"
+    assert time.monotonic() - started < 0.5  # poll_s is 0.1
+
+
+async def test_pause_ends_the_stream_at_its_time_bound() -> None:
+    control = StreamControl(0.05)
+    await control.pause(0.01)
+    with pytest.raises(StreamEnded) as ended:
+        await control.pause(5)
+    assert ended.value.reason == "limit"
+    with pytest.raises(StreamEnded):
+        await control.pause(0)
+
+
+async def test_pause_returns_early_when_woken() -> None:
+    control, wake = StreamControl(10), anyio.Event()
+    asyncio.get_running_loop().call_later(0.02, wake.set)
+    started = time.monotonic()
+    await control.pause(5, wake=wake)
+    assert time.monotonic() - started < 1
