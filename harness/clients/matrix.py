@@ -1,0 +1,284 @@
+"""Run the matrix: every selected client against every selected case, side by side.
+
+Each client is a column with its own runner, working through the cases one cell at a time; the
+columns run concurrently against one fuzzing server. A cell ends at the first of:
+
+* the client ends by itself (it returned, raised, or closed after an error);
+* the script has been served and nothing happened for :data:`QUIET_S` (no request, no write, no
+  record), unless the case counts requests and must watch for a late reconnect;
+* the case's bound.
+
+The runner is then told to stop; one that does not confirm within :data:`GRACE_S` is killed and
+restarted, and the cell is graded on what it observed. A client that hangs is graded, never
+waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.clients import node
+from harness.clients.adapters import CLIENTS, ClientSpec
+from harness.clients.catalog import select
+from harness.clients.errors import Unavailable
+from harness.clients.grader import Verdict, grade_cell
+from harness.clients.model import Case
+from harness.clients.observation import Observation
+from harness.clients.report import write_reports
+from harness.clients.runners import Runner, make_runner
+from harness.clients.server import FuzzServer
+from harness.outcome import Outcome
+
+__all__ = ["QUIET_S", "ClientColumn", "MatrixResult", "Result", "run_columns", "run_matrix"]
+
+#: Quiet time after the script is served before a cell ends: long enough for a client to
+#: dispatch what it was sent, short against the 2 s and more that every client waits before an
+#: unprompted reconnect.
+QUIET_S = 0.4
+#: How long a runner gets to confirm a stop before it is killed.
+GRACE_S = 5.0
+
+Progress = Callable[[str, Case, Verdict], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    client: str
+    case: Case
+    outcome: Outcome
+    notes: tuple[str, ...]
+    observed: dict[str, object]
+
+
+@dataclass(slots=True)
+class ClientColumn:
+    spec: ClientSpec
+    version: str = ""
+    #: Why the client could not run (its cells are UNIMPLEMENTED), or None.
+    unavailable: str | None = None
+    results: list[Result] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys((o.value for o in Outcome), 0)
+        for result in self.results:
+            counts[result.outcome.value] += 1
+        return counts
+
+
+@dataclass(slots=True)
+class MatrixResult:
+    cases: list[Case]
+    columns: list[ClientColumn]
+    started: float
+    duration: float
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        return {column.spec.name: column.summary() for column in self.columns}
+
+    def column(self, name: str) -> ClientColumn:
+        return next(c for c in self.columns if c.spec.name == name)
+
+
+def run_matrix(
+    clients: Sequence[str] | None,
+    cases: str | None,
+    report_dir: Path | None,
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> MatrixResult:
+    """Run ``clients`` (names from :data:`CLIENTS`; None for all) on the cases matching
+    ``cases`` (see :func:`~harness.clients.catalog.select`), and write ``clients.json`` and
+    ``clients.html`` to ``report_dir`` when it is given. ``jobs``: see :func:`run_columns`."""
+    names = list(CLIENTS) if clients is None else list(clients)
+    unknown = [n for n in names if n not in CLIENTS]
+    if unknown:
+        raise ValueError(f"unknown client(s) {', '.join(unknown)}; known: {', '.join(CLIENTS)}")
+    selected = select(cases)
+    if not selected:
+        raise ValueError(f"no case matches {cases!r}")
+    result = asyncio.run(run_columns([CLIENTS[n] for n in names], selected, progress, jobs))
+    if report_dir is not None:
+        write_reports(result, report_dir)
+    return result
+
+
+async def run_columns(
+    specs: Sequence[ClientSpec],
+    cases: Sequence[Case],
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> MatrixResult:
+    """The matrix for any client specs (tests pass their own), without writing reports.
+
+    ``jobs`` runners per client work through its cases side by side (each cell still has its
+    own runner and its own path on the server, so cells never see each other's requests).
+    """
+    if jobs < 1:
+        raise ValueError("jobs must be >= 1")
+    started = time.time()
+    node_root: Path | None = None
+    node_error: str | None = None
+    if any(spec.kind == "node" for spec in specs):
+        try:
+            node_root = await node.prepare()
+        except Unavailable as exc:
+            node_error = str(exc)
+    async with FuzzServer() as server:
+        columns = await asyncio.gather(
+            *(
+                _Column(spec, cases, server, node_root, progress).run(
+                    jobs, node_error if spec.kind == "node" else None
+                )
+                for spec in specs
+            )
+        )
+    return MatrixResult(list(cases), list(columns), started, time.time() - started)
+
+
+class _Column:
+    """One client's cases, worked through by one or more runners (lanes) in parallel."""
+
+    def __init__(
+        self,
+        spec: ClientSpec,
+        cases: Sequence[Case],
+        server: FuzzServer,
+        node_root: Path | None,
+        progress: Progress | None,
+    ) -> None:
+        self.spec = spec
+        self.cases = cases
+        self.server = server
+        self.node_root = node_root
+        self.progress = progress
+        self.results: dict[int, Result] = {}
+        self._todo = iter(enumerate(cases))  # shared by the lanes: each case is taken once
+
+    async def run(self, jobs: int, unavailable: str | None) -> ClientColumn:
+        column = ClientColumn(self.spec, unavailable=unavailable)
+        first: Runner | None = None
+        if unavailable is None:
+            first, column.unavailable = await self._start()
+        if first is None:
+            for i, case in self._todo:
+                self._record(i, case, *_not_run(self.spec, column.unavailable, None))
+        else:
+            column.version = first.version
+            extra = min(jobs, len(self.cases)) - 1
+            others = await asyncio.gather(*(self._start() for _ in range(extra)))
+            runners = [first, *(r for r, _ in others if r is not None)]
+            await asyncio.gather(*(self._lane(runner) for runner in runners))
+        column.results = [self.results[i] for i in range(len(self.cases))]
+        return column
+
+    async def _start(self) -> tuple[Runner | None, str | None]:
+        try:
+            runner = make_runner(self.spec, self.server, self.node_root)
+        except Unavailable as exc:
+            return None, str(exc)
+        try:
+            await runner.start()
+        except Unavailable as exc:
+            await runner.close()
+            return None, str(exc)
+        return runner, None
+
+    async def _lane(self, runner: Runner | None) -> None:
+        broken: str | None = None  # why a runner that had to be restarted could not be
+        try:
+            for i, case in self._todo:
+                if runner is None:
+                    self._record(i, case, *_not_run(self.spec, None, broken))
+                    continue
+                obs = await _cell(runner, self.server, case, i + 1)
+                self._record(i, case, grade_cell(case, obs, self.spec), obs.to_json())
+                if obs.hung or obs.ended.startswith("client crashed: runner exited"):
+                    await runner.close()
+                    runner, broken = await self._start()
+        finally:
+            if runner is not None:
+                await runner.close()
+
+    def _record(self, i: int, case: Case, verdict: Verdict, observed: dict[str, object]) -> None:
+        self.results[i] = Result(self.spec.name, case, verdict.outcome, verdict.notes, observed)
+        if self.progress is not None:
+            self.progress(self.spec.name, case, verdict)
+
+
+def _not_run(
+    spec: ClientSpec, unavailable: str | None, broken: str | None
+) -> tuple[Verdict, dict[str, object]]:
+    if broken is not None:
+        why = f"the runner died and could not be restarted: {broken}"
+        return Verdict(Outcome.ERROR, (why,)), {}
+    return Verdict(Outcome.UNIMPLEMENTED, (f"{spec.name} is not available: {unavailable}",)), {}
+
+
+async def _cell(runner: Runner, server: FuzzServer, case: Case, run: int) -> Observation:
+    """Run one case on one client and collect the evidence; see the module docstring for when
+    the cell ends."""
+    wake = asyncio.Event()
+    cell = server.open_cell(case)
+    cell.wake = runner.wake = wake
+    while not runner.records.empty():  # anything left over from an earlier, killed run
+        runner.records.get_nowait()
+    obs = Observation(case, cell.path, time.time())
+    deadline = obs.started + case.bound
+    await runner.run(run, server.url(cell), case.event_types())
+    last_record = obs.started
+    try:
+        while not obs.ended:
+            while not runner.records.empty():
+                record = runner.records.get_nowait()
+                if record.get("run") != run:
+                    continue
+                if record["kind"] == "end":
+                    obs.ended = f"client {record.get('how')}"
+                    break
+                if not isinstance(record.get("t"), int | float):  # a runner without a clock
+                    record["t"] = time.time()
+                obs.records.append(record)
+                last_record = time.time()
+            if obs.ended:
+                break
+            now = time.time()
+            wait = deadline - now
+            if wait <= 0:
+                obs.ended = "bound"
+                break
+            if cell.script_done and not case.runs_to_bound:
+                quiet = max(cell.last_activity, last_record) + QUIET_S - now
+                if quiet <= 0:
+                    obs.ended = "quiet"
+                    break
+                wait = min(wait, quiet)
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), wait)
+        if not obs.ended.startswith("client"):
+            obs.hung = not await _stop(runner, run)
+    finally:
+        runner.wake = None
+        server.close_cell(cell)
+        obs.requests = list(cell.requests)
+        obs.served = list(cell.served)
+        obs.duration = time.time() - obs.started
+    return obs
+
+
+async def _stop(runner: Runner, run: int) -> bool:
+    """Stop the run; True when the runner confirmed. Records after the stop are not evidence."""
+    await runner.stop(run)
+    try:
+        async with asyncio.timeout(GRACE_S):
+            while True:
+                record = await runner.records.get()
+                if record.get("run") == run and record["kind"] == "end":
+                    return True
+    except TimeoutError:
+        return False

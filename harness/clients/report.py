@@ -1,0 +1,133 @@
+"""``clients.json`` and ``clients.html``: the matrix as data for tools and as a page for people.
+
+The JSON shape is a contract (DESIGN.md "Report shapes"): ``schema_version``, ``clients`` (name,
+version), ``cases`` (id, rules, title), ``results`` (client, case, outcome, expected, observed);
+it adds a summary per client, each case's wire script and each result's notes. The HTML page is
+self-contained (no CDN): a matrix coloured by outcome, each cell linking to its case's script and
+to expected versus observed for every client.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from harness.clients.grader import expected_json
+from harness.clients.model import Case
+from harness.clients.observation import text
+from harness.outcome import Outcome, escape_bytes
+
+if TYPE_CHECKING:
+    from harness.clients.matrix import MatrixResult
+
+__all__ = ["SCHEMA_VERSION", "to_json", "write_reports"]
+
+SCHEMA_VERSION = 1
+_TEMPLATE = "clients.html.j2"
+_SHOWN_HEADERS = ("accept", "cache-control", "last-event-id")
+
+
+def _script(case: Case) -> list[dict[str, Any]]:
+    return [
+        {
+            "status": r.status,
+            "headers": [[k, v] for k, v in r.headers],
+            "body": [{"delay_s": c.delay, "bytes": escape_bytes(c.data)} for c in r.body],
+            "end": r.end,
+        }
+        for r in case.responses
+    ]
+
+
+def to_json(result: MatrixResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "started": datetime.fromtimestamp(result.started, UTC).isoformat(),
+        "duration_s": round(result.duration, 2),
+        "summary": result.summary(),
+        "clients": [
+            {
+                "name": c.spec.name,
+                "version": c.version,
+                "kind": c.spec.kind,
+                "available": c.unavailable is None,
+                "reason": c.unavailable,
+            }
+            for c in result.columns
+        ],
+        "cases": [
+            {
+                "id": case.id,
+                "title": case.title,
+                "rules": list(case.rules),
+                "level": case.level.value,
+                "informational": case.informational,
+                "bound_s": case.bound,
+                "script": _script(case),
+            }
+            for case in result.cases
+        ],
+        "results": [
+            {
+                "client": r.client,
+                "case": r.case.id,
+                "outcome": r.outcome.value,
+                "expected": expected_json(r.case),
+                "observed": r.observed,
+                "notes": list(r.notes),
+            }
+            for column in result.columns
+            for r in column.results
+        ],
+    }
+
+
+def _timeline(observed: dict[str, Any]) -> list[str]:
+    """What one client did, in time order, one line per record or request, for the page."""
+    if not observed:
+        return []
+    entries: list[tuple[float, str]] = [
+        (e["t"], f'{text(e["type"])} "{text(e["data"])}" id="{text(e["last_event_id"])}"')
+        for e in observed["events"]
+    ]
+    entries += [(t, "open") for t in observed["open"]]
+    entries += [
+        (e["t"], f"error {e['message'] or ''} closed={e['closed']}".replace("  ", " "))
+        for e in observed["errors"]
+    ]
+    entries += [
+        (e["t"], f"raised {e['type']}: {text(e['message'])}") for e in observed["exceptions"]
+    ]
+    for q in observed["requests"]:
+        shown = [f"{k}: {v}" for k, v in q["headers"].items() if k.lower() in _SHOWN_HEADERS]
+        entries.append((q["t"], " | ".join([f"{q['method']} {q['path']}", *shown])))
+    return [f"+{t:.3f} s {what}" for t, what in sorted(entries, key=lambda e: e[0])]
+
+
+def write_reports(result: MatrixResult, report_dir: Path) -> tuple[Path, Path]:
+    """Write ``clients.json`` and ``clients.html`` into ``report_dir`` (created if missing)."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    data = to_json(result)
+    json_path = report_dir / "clients.json"
+    json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["timeline"] = _timeline
+    template = environment.from_string(
+        files("harness.clients").joinpath("templates", _TEMPLATE).read_text(encoding="utf-8")
+    )
+    by_cell = {(r["client"], r["case"]): r for r in data["results"]}
+    html_path = report_dir / "clients.html"
+    html_path.write_text(
+        template.render(
+            data=data,
+            outcomes=[o.value for o in Outcome],
+            cell=lambda client, case: by_cell[(client, case)],
+        ),
+        encoding="utf-8",
+    )
+    return json_path, html_path
