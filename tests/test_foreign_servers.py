@@ -14,7 +14,8 @@
   and server.headers.6: true of what reaches the client, and worth knowing when another proxy or
   CDN sits in front. With ``gzip on`` for text/event-stream and the header ignored, nginx holds
   the whole stream, headers included, until it ends: server.headers.5, server.timing.1,
-  server.timing.3 and the scripted schedule case (server.script.10) flag it. That is S-17/S-21 in one experiment.
+  server.timing.3 and the scripted schedule case (server.script.10) flag it. That is S-17 and
+  S-21 in one experiment.
 """
 
 from __future__ import annotations

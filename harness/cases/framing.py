@@ -150,3 +150,18 @@ async def clean_close(ctx: Context) -> Finding:
         cut = ", cutting an event" if lost and "lost" in lost[0].message else ""
         return Finding(f"the body was aborted{cut}: {cap.error}", False, cap.raw[-80:])
     return Finding(f"the body ended: {cap.end}", cap.end in ("closed", "no-body"))
+
+
+@case(
+    "server.framing.11",
+    "Lines and events fit a client's bounded buffers (1 MiB line, 8 MiB event)",
+    ["S-07"],
+    level=Level.PRACTICE,
+)
+async def within_bounds(ctx: Context) -> Finding:
+    """An event that never ends (an endless line, a data field without a blank line) is never
+    dispatched; a bounded client gives up on it, so the harness does too, and says so."""
+    cap = await ctx.stream()
+    if cap.end == "limit":
+        return Finding(f"{cap.error}: a bounded client gives up here", False, cap.raw[-80:])
+    return Finding(f"no line or event beyond the bounds in {len(cap.body)} bytes")
