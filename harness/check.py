@@ -83,6 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="longest silence before a keep-alive is due (S-16; default 20)",
     )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="longest wait for response headers before the target counts as down (default 10)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
 
 
@@ -146,7 +153,11 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"sse-harness check: cannot read the body: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        window = Window(max_events=args.window_events, max_seconds=args.window_seconds)
+        window = Window(
+            max_events=args.window_events,
+            max_seconds=args.window_seconds,
+            header_timeout=args.header_timeout,
+        )
         problem = asyncio.run(_reachable(target, window.header_timeout))
         if problem:
             print(f"sse-harness check: {problem}", file=sys.stderr)

@@ -8,7 +8,9 @@ Each subcommand is registered by a ``_add_<name>`` function that adds its parser
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from harness import __version__
 
@@ -44,6 +46,29 @@ def _add_clients(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     cli.register(commands)
 
 
+def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "report",
+        help="re-render a run folder's HTML pages from its JSON",
+        description="Render index.html, load.html and clients.html from the JSON reports in"
+        " DIRECTORY (exit 2 when there is none).",
+    )
+    parser.add_argument("directory", type=Path, help="a run folder, e.g. reports/20261121-1830")
+    parser.set_defaults(run=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.report.pages import publish
+
+    pages = publish(args.directory) if args.directory.is_dir() else []
+    if not pages:
+        print(f"sse-harness report: no JSON report in {args.directory}", file=sys.stderr)
+        return 2
+    for page in pages:
+        print(page)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sse-harness",
@@ -53,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_check(commands)
     _add_clients(commands)
+    _add_report(commands)
     _add_serve(commands)
     return parser
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import jinja2
 
 from harness.clients.grader import expected_json
 from harness.clients.model import Case
 from harness.clients.observation import text
 from harness.outcome import Outcome, escape_bytes
+from harness.report.pages import publish
+from harness.report.render import render
 
 if TYPE_CHECKING:
     from harness.clients.matrix import MatrixResult
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "to_json", "write_reports"]
 
 SCHEMA_VERSION = 1
-_TEMPLATE = "clients.html.j2"
 _SHOWN_HEADERS = ("accept", "cache-control", "last-event-id")
 
 
@@ -109,25 +107,25 @@ def _timeline(observed: dict[str, Any]) -> list[str]:
     return [f"+{t:.3f} s {what}" for t, what in sorted(entries, key=lambda e: e[0])]
 
 
-def write_reports(result: MatrixResult, report_dir: Path) -> tuple[Path, Path]:
-    """Write ``clients.json`` and ``clients.html`` into ``report_dir`` (created if missing)."""
-    report_dir.mkdir(parents=True, exist_ok=True)
-    data = to_json(result)
-    json_path = report_dir / "clients.json"
-    json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    environment.filters["timeline"] = _timeline
-    template = environment.from_string(
-        files("harness.clients").joinpath("templates", _TEMPLATE).read_text(encoding="utf-8")
-    )
+def render_page(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
+    """The matrix page, from ``clients.json`` alone (so ``sse-harness report`` can rebuild it)."""
     by_cell = {(r["client"], r["case"]): r for r in data["results"]}
-    html_path = report_dir / "clients.html"
-    html_path.write_text(
-        template.render(
-            data=data,
-            outcomes=[o.value for o in Outcome],
-            cell=lambda client, case: by_cell[(client, case)],
-        ),
-        encoding="utf-8",
+    return render(
+        "clients.html.j2",
+        data=data,
+        outcomes=[o.value for o in Outcome],
+        cell=lambda client, case: by_cell[(client, case)],
+        timeline=_timeline,
+        nav=nav,
+        page=page,
     )
-    return json_path, html_path
+
+
+def write_reports(result: MatrixResult, report_dir: Path) -> tuple[Path, Path]:
+    """Write ``clients.json`` into ``report_dir`` (created if missing) and publish its pages."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path = report_dir / "clients.json"
+    data = to_json(result)
+    json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    publish(report_dir)
+    return json_path, report_dir / "clients.html"

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.report.render import render
 
-__all__ = ["junit_xml", "write_conformance"]
+__all__ = ["junit_xml", "render_page", "write_conformance"]
 
 _FAILURES = {"FAILED": "failure", "ERROR": "error"}
 
@@ -74,17 +74,30 @@ def _groups(report: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]
     return groups
 
 
+def render_page(report: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
+    return render(
+        "conformance.html.j2",
+        report=report,
+        groups=_groups(report),
+        kill_matrix=report.get("kill_matrix"),
+        nav=nav,
+        page=page,
+    )
+
+
 def write_conformance(
     report: dict[str, Any], directory: Path, kill_matrix: list[dict[str, Any]] | None = None
 ) -> list[Path]:
-    """Write the three files of a run into ``directory``; return their paths."""
+    """Write conformance.json and junit.xml into ``directory``, then (re)publish its pages.
+
+    Returns the JSON, the JUnit file and the conformance page (``index.html``).
+    """
+    from harness.report.pages import publish
+
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / "conformance.json", directory / "junit.xml", directory / "index.html"]
     data = dict(report, kill_matrix=kill_matrix) if kill_matrix is not None else report
-    paths[0].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[1].write_bytes(junit_xml(report))
-    html = render(
-        "conformance.html.j2", report=report, groups=_groups(report), kill_matrix=kill_matrix
-    )
-    paths[2].write_text(html, encoding="utf-8")
-    return paths
+    json_path, junit_path = directory / "conformance.json", directory / "junit.xml"
+    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    junit_path.write_bytes(junit_xml(report))
+    publish(directory)
+    return [json_path, junit_path, directory / "index.html"]

@@ -34,4 +34,7 @@ def _environment() -> jinja2.Environment:
 
 
 def render(template: str, **context: Any) -> str:
+    """Render a page; ``nav`` (label, href) pairs and the page's own ``page`` href are optional."""
+    context.setdefault("nav", [])
+    context.setdefault("page", "")
     return _environment().get_template(template).render(**context)

@@ -1,0 +1,114 @@
+"""The sse-harness command line: exit codes, one-line errors, reports, re-rendering."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A TCP port that accepts connections and never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+@pytest.fixture
+def not_http_port() -> Iterator[int]:
+    """A TCP port that answers every connection with an SSH banner, not HTTP."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    server.close()
+    thread.join(5)
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_refused_target_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["check", f"http://127.0.0.1:{port}/stream"]) == 2
+    assert "cannot connect" in one_line_error(capsys)
+
+
+def test_silent_target_times_out_in_one_line(
+    silent_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{silent_port}/stream"
+    assert main(["check", url, "--header-timeout", "0.5"]) == 2
+    assert "no answer" in one_line_error(capsys)
+
+
+def test_target_that_is_not_http_is_one_line(
+    not_http_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", f"http://127.0.0.1:{not_http_port}/"]) == 2
+    assert "cannot reach" in one_line_error(capsys)
+
+
+def test_clean_target_exits_0_and_writes_the_report(
+    sse_reference_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sse_reference_server + "/counter?count=20&interval_ms=10"
+    code = main(["check", url, "--resumable", "--report-dir", str(tmp_path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["summary"]["FAILED"] == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"conformance.json", "junit.xml", "index.html"}
+
+
+def test_a_failed_case_exits_1(sse_reference_server: str, tmp_path: Path) -> None:
+    url = sse_reference_server + "/counter?count=5&interval_ms=10&fault=wrong_content_type"
+    assert main(["check", url, "--cases", "server.headers.*", "--report-dir", str(tmp_path)]) == 1
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert [c["id"] for c in report["cases"] if c["outcome"] == "FAILED"] == ["server.headers.1"]
+
+
+def test_report_rerenders_pages_from_json(sse_reference_server: str, tmp_path: Path) -> None:
+    url = sse_reference_server + "/counter?count=5&interval_ms=10"
+    main(["check", url, "--cases", "server.status.*", "--report-dir", str(tmp_path)])
+    page = tmp_path / "index.html"
+    page.unlink()
+    assert main(["report", str(tmp_path)]) == 0
+    assert "server.status.1" in page.read_text()
+
+
+def test_report_without_json_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no JSON report" in one_line_error(capsys)
+
+
+def test_no_command_prints_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "check" in capsys.readouterr().out
