@@ -35,7 +35,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sse-harness", "SSE conformance target")
     group.addoption("--sse-url", help="SSE endpoint to test (default: the reference server)")
     group.addoption("--sse-method", default="GET", help="HTTP method for --sse-url")
-    group.addoption("--sse-body", help="request body for --sse-url (e.g. JSON for POST)")
+    group.addoption(
+        "--sse-body", help="request body for --sse-url (e.g. JSON for POST; @FILE reads a file)"
+    )
     group.addoption(
         "--sse-header",
         action="append",
@@ -63,7 +65,7 @@ def sse_reference_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sse_target(request: pytest.FixtureRequest) -> Target:
     from harness.cases.context import Target
-    from harness.check import DEFAULT_PATH, parse_header
+    from harness.check import DEFAULT_PATH, parse_header, target_from_args
 
     option = request.config.getoption
     url = option("--sse-url")
@@ -71,18 +73,17 @@ def sse_target(request: pytest.FixtureRequest) -> Target:
         base = request.getfixturevalue("sse_reference_server")
         return Target(base + DEFAULT_PATH, resumable=True)
     try:
-        headers = tuple(parse_header(h) for h in option("--sse-header"))
+        headers = [parse_header(h) for h in option("--sse-header")]
     except argparse.ArgumentTypeError as exc:
         raise pytest.UsageError(f"--sse-header: {exc}") from exc
-    body = option("--sse-body")
-    return Target(
-        url=url,
-        method=option("--sse-method").upper(),
-        body=body.encode() if body is not None else None,
-        headers=headers,
+    args = argparse.Namespace(
+        method=option("--sse-method"),
+        body=option("--sse-body"),
+        header=headers,
         resumable=option("--sse-resumable"),
         contract=option("--sse-contract"),
     )
+    return target_from_args(args, url)
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from harness.stream import Event, Parser, Violation
@@ -43,6 +44,25 @@ def reference_server_url() -> Iterator[str]:
     """Base URL of a reference server (``FAST_SETTINGS``) shared by the whole session."""
     with serve_in_thread(create_app(FAST_SETTINGS)) as url:
         yield url
+
+
+@pytest.fixture
+async def serve_aiohttp() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
+    """``await serve_aiohttp(app) -> base URL``: an aiohttp app on a free loopback port, in the
+    test's own event loop, cleaned up after the test."""
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
 
 
 @pytest.fixture

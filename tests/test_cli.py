@@ -78,9 +78,9 @@ def test_target_that_is_not_http_is_one_line(
 
 
 def test_clean_target_exits_0_and_writes_the_report(
-    sse_reference_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    reference_server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = sse_reference_server + "/counter?count=20&interval_ms=10"
+    url = reference_server_url + "/counter?count=20&interval_ms=10"
     code = main(["check", url, "--resumable", "--report-dir", str(tmp_path), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -88,15 +88,15 @@ def test_clean_target_exits_0_and_writes_the_report(
     assert {p.name for p in tmp_path.iterdir()} == {"conformance.json", "junit.xml", "index.html"}
 
 
-def test_a_failed_case_exits_1(sse_reference_server: str, tmp_path: Path) -> None:
-    url = sse_reference_server + "/counter?count=5&interval_ms=10&fault=wrong_content_type"
+def test_a_failed_case_exits_1(reference_server_url: str, tmp_path: Path) -> None:
+    url = reference_server_url + "/counter?count=5&interval_ms=10&fault=wrong_content_type"
     assert main(["check", url, "--cases", "server.headers.*", "--report-dir", str(tmp_path)]) == 1
     report = json.loads((tmp_path / "conformance.json").read_text())
     assert [c["id"] for c in report["cases"] if c["outcome"] == "FAILED"] == ["server.headers.1"]
 
 
-def test_report_rerenders_pages_from_json(sse_reference_server: str, tmp_path: Path) -> None:
-    url = sse_reference_server + "/counter?count=5&interval_ms=10"
+def test_report_rerenders_pages_from_json(reference_server_url: str, tmp_path: Path) -> None:
+    url = reference_server_url + "/counter?count=5&interval_ms=10"
     main(["check", url, "--cases", "server.status.*", "--report-dir", str(tmp_path)])
     page = tmp_path / "index.html"
     page.unlink()

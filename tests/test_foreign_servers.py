@@ -26,7 +26,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,7 +54,7 @@ def deviations(run: ConformanceRun) -> dict[str, str]:
 
 
 @pytest.fixture
-async def aiohttp_sse_url() -> AsyncIterator[str]:
+async def aiohttp_sse_url(serve_aiohttp: Callable[[web.Application], Awaitable[str]]) -> str:
     from aiohttp_sse import sse_response
 
     async def stream(request: web.Request) -> web.StreamResponse:
@@ -66,13 +66,7 @@ async def aiohttp_sse_url() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/stream", stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/stream"
-    await runner.cleanup()
+    return await serve_aiohttp(app) + "/stream"
 
 
 async def test_aiohttp_sse_passes_every_must_but_sends_a_connection_header(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -82,7 +82,7 @@ async def lossy_contract(request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-async def base() -> AsyncIterator[str]:
+async def base(serve_aiohttp: Callable[[web.Application], Awaitable[str]]) -> str:
     app = web.Application()
     for path, handler in {
         "/endless": endless,
@@ -94,13 +94,7 @@ async def base() -> AsyncIterator[str]:
     }.items():
         app.router.add_route("*", path, handler)
     app.router.add_route("*", "/lossy/{tail:.*}", lossy_contract)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    return await serve_aiohttp(app)
 
 
 async def outcomes(url: str, pattern: str, **target: object) -> dict[str, str]:

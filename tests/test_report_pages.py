@@ -13,17 +13,9 @@ from typing import Any
 
 import pytest
 
+from harness.clients.browser import CHROMIUM_FLAGS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path("reports") / "screenshots"
 
 
@@ -34,7 +26,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
 
@@ -45,9 +37,9 @@ def sse_harness(*args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def run_folder(sse_reference_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run_folder(reference_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("run")
-    url = sse_reference_server + "/counter?count=20&interval_ms=10"
+    url = reference_server_url + "/counter?count=20&interval_ms=10"
     sse_harness("check", url, "--resumable", "--report-dir", str(folder))
     cases = "client.lines.*,client.status.2*"
     sse_harness("clients", "--clients", "harness,httpx-sse", "--cases", cases,

@@ -16,9 +16,11 @@ from pathlib import Path
 from harness.clients.adapters import ClientSpec
 from harness.clients.errors import Unavailable
 
-__all__ = ["argv", "executable", "version"]
+__all__ = ["CHROMIUM_FLAGS", "argv", "executable", "version"]
 
-_CHROMIUM_FLAGS = [
+#: Headless Chromium on a machine with no outside network: without the background-networking
+#: flags it keeps trying (and failing) to reach Google's hosts. Also used by the page tests.
+CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -72,4 +74,4 @@ def argv(spec: ClientSpec, path: str, url: str, profile: Path) -> list[str]:
         )
         (profile / "user.js").write_text(prefs)
         return [path, "--headless", "--no-remote", "--profile", str(profile), url]
-    return [path, *_CHROMIUM_FLAGS, f"--user-data-dir={profile}", url]
+    return [path, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url]
