@@ -46,6 +46,32 @@ def _add_clients(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     cli.register(commands)
 
 
+def _add_gate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from harness import gate
+
+    parser = commands.add_parser(
+        "gate",
+        help="CI verdict on a load report, against thresholds and a baseline",
+        description=gate.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gate.add_arguments(parser)
+    parser.set_defaults(run=gate.run)
+
+
+def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from harness.load import cli
+
+    parser = commands.add_parser(
+        "load",
+        help="bounded headless Locust run (default: the reference server)",
+        description=cli.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cli.add_arguments(parser)
+    parser.set_defaults(run=cli.run)
+
+
 def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "report",
@@ -77,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_check(commands)
+    _add_load(commands)
     _add_clients(commands)
+    _add_gate(commands)
     _add_report(commands)
     _add_serve(commands)
     return parser

@@ -23,6 +23,12 @@ def _conformance(data: dict[str, Any], nav: list[tuple[str, str]], page: str) ->
     return render_page(data, nav, page)
 
 
+def _load(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
+    from harness.report.load import render_page
+
+    return render_page(data, nav, page)
+
+
 def _clients(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
     from harness.clients.report import render_page
 
@@ -32,6 +38,7 @@ def _clients(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str
 #: (label, JSON file, page, renderer), in navigation order.
 PAGES: list[tuple[str, str, str, Renderer]] = [
     ("Conformance", "conformance.json", "index.html", _conformance),
+    ("Load", "load.json", "load.html", _load),
     ("Clients", "clients.json", "clients.html", _clients),
 ]
 

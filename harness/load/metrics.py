@@ -1,0 +1,104 @@
+"""What one process measures during a load run, and how the measurements of many merge.
+
+Every Locust process (the local runner, or each worker) holds one :class:`Metrics`. Streams
+record into it as events arrive; a worker :meth:`~Metrics.drain`\\ s it into a plain dict every
+time Locust sends its stats to the master (Locust's own ``report_to_master`` message), and the
+master :meth:`~Metrics.absorb`\\ s each such delta. Deltas rather than totals: a report lost or
+duplicated in transit would then show up as a wrong count, not be silently papered over, and
+the master needs no per-worker state to merge.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from harness.load.histogram import Histogram
+
+__all__ = ["COUNTERS", "HISTOGRAMS", "Metrics"]
+
+#: The histograms every run has (``<name>_ms`` in load.json); profiles may add their own.
+HISTOGRAMS = ("connect", "ttfe", "gap", "latency", "lateness", "calibration")
+
+#: The counters every run has. ``ended_<how>`` counters are added per stream end as well.
+COUNTERS = (
+    "streams",
+    "errors",
+    "events",
+    "bytes",
+    "lost",
+    "duplicated",
+    "out_of_order",
+    "unsequenced",
+    "truncated_streams",
+    "reconnects",
+    "resume_exact",
+    "resume_inexact",
+)
+
+
+class Metrics:
+    """Histograms, counters and per-second series of one process (or of a whole run, merged)."""
+
+    def __init__(self) -> None:
+        self.histograms: dict[str, Histogram] = {name: Histogram() for name in HISTOGRAMS}
+        self.counters: Counter[str] = Counter(dict.fromkeys(COUNTERS, 0))
+        #: Wall-clock second -> events dispatched in it.
+        self.events_per_s: Counter[int] = Counter()
+        #: Wall-clock second -> streams open when it was sampled (summed over processes).
+        self.active_per_s: Counter[int] = Counter()
+        #: Streams open right now in this process (not merged: a live gauge).
+        self.active = 0
+        #: Most streams one process held at once (merged as a maximum).
+        self.peak_streams = 0
+
+    def histogram(self, name: str) -> Histogram:
+        """The histogram ``name``, created empty on first use (profile-specific metrics)."""
+        found = self.histograms.get(name)
+        if found is None:
+            found = self.histograms[name] = Histogram()
+        return found
+
+    def stream_opened(self) -> None:
+        self.counters["streams"] += 1
+        self.active += 1
+        self.peak_streams = max(self.peak_streams, self.active)
+
+    def stream_closed(self) -> None:
+        self.active -= 1
+
+    def sample(self, wall: float) -> None:
+        """Note how many streams are open in the second ``wall`` falls in (called once a second)."""
+        self.active_per_s[int(wall)] = self.active
+
+    def drain(self) -> dict[str, Any]:
+        """Everything recorded since the last drain, as msgpack-friendly data; then forget it."""
+        delta = {
+            "histograms": {
+                name: [h.encode(), h.clamped] for name, h in self.histograms.items() if h.count
+            },
+            "counters": {name: n for name, n in self.counters.items() if n},
+            "events_per_s": {str(s): n for s, n in self.events_per_s.items()},
+            "active_per_s": {str(s): n for s, n in self.active_per_s.items()},
+            "peak_streams": self.peak_streams,
+        }
+        for histogram in self.histograms.values():
+            histogram.reset()
+        self.counters = Counter(dict.fromkeys(COUNTERS, 0))
+        self.events_per_s.clear()
+        self.active_per_s.clear()
+        return delta
+
+    def absorb(self, delta: dict[str, Any]) -> None:
+        """Add a delta from :meth:`drain` (of this or another process)."""
+        for name, (encoded, clamped) in delta["histograms"].items():
+            self.histogram(name).add(Histogram.decode(encoded, clamped))
+        self.counters.update(delta["counters"])
+        self.events_per_s.update({int(s): n for s, n in delta["events_per_s"].items()})
+        self.active_per_s.update({int(s): n for s, n in delta["active_per_s"].items()})
+        self.peak_streams = max(self.peak_streams, delta["peak_streams"])
+
+    @property
+    def peak(self) -> int:
+        """Most streams open at once: the largest per-second sum, or one process's own peak."""
+        return max(max(self.active_per_s.values(), default=0), self.peak_streams)

@@ -1,0 +1,223 @@
+"""The run-wide side of a load test, wired into Locust's events.
+
+Per Locust process it keeps one :class:`LoadRun`:
+
+- in a process that runs users (the local runner, or a worker): the :class:`Metrics` streams
+  record into, a calibration stream, and a once-a-second sampler of open streams;
+- a worker drains its metrics into every stats report it sends the master (Locust's own
+  ``report_to_master``/``worker_report`` messaging), including the final one sent on quit;
+- the master (or the local runner) merges them and, on ``quitting``, writes ``load.json`` and
+  ``load.html``, gates the run against the thresholds file and sets Locust's exit code (1 on a
+  breach; Locust's CPU-usage warning is a breach too).
+
+Importing this module imports Locust (and so gevent's monkeypatching): only locustfiles and
+``harness.load.user`` import it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.event import EventHook
+from locust.runners import MasterRunner, Runner, WorkerRunner
+
+from harness.gate import DEFAULT_THRESHOLDS, Thresholds, evaluate, load_thresholds
+from harness.load.calibration import Calibration
+from harness.load.metrics import Metrics
+from harness.load.options import Defaults, add_arguments
+
+__all__ = ["LoadRun", "install", "metrics_for"]
+
+logger = logging.getLogger("sse_harness.load")
+
+#: The key of our share of each worker's stats message.
+MESSAGE_KEY = "sse_harness"
+#: Prefix of the log line each worker writes with its own totals when it quits.
+WORKER_TOTALS = "sse-harness worker totals: "
+
+_runs: WeakKeyDictionary[Environment, LoadRun] = WeakKeyDictionary()
+_installed: list[Defaults] = []
+
+
+def metrics_for(environment: Environment) -> Metrics:
+    """The metrics streams of this process record into."""
+    return _runs[environment].metrics
+
+
+class LoadRun:
+    def __init__(self, environment: Environment, defaults: Defaults) -> None:
+        self.environment = environment
+        self.defaults = defaults
+        #: What this process measures, drained into each report to the master.
+        self.metrics = Metrics()
+        #: Master or local runner: the whole run. Worker: what it sent (for its totals line).
+        self.merged = Metrics()
+        self.per_worker: dict[str, Metrics] = {}
+        self.started: float | None = None
+        self._calibration: Calibration | None = None
+        self._sampler: gevent.Greenlet | None = None
+        if environment.runner is None or environment.parsed_options is None:
+            raise RuntimeError("sse-harness load runs need Locust's runner and parsed options")
+        self.runner: Runner = environment.runner
+        self.options: argparse.Namespace = environment.parsed_options
+        self.is_master = isinstance(self.runner, MasterRunner)
+        self.is_worker = isinstance(self.runner, WorkerRunner)
+        if self.is_master:
+            _listen(environment.events.worker_report, self.on_worker_report)
+        if self.is_worker:
+            _listen(environment.events.report_to_master, self.on_report_to_master)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.started is None:
+            self.started = time.time()
+        if self.is_master or self._sampler is not None:
+            return
+        interval_ms = self.options.sse_calibration_ms
+        if interval_ms > 0:
+            self._calibration = Calibration(interval_ms / 1000)
+            self._calibration.start()
+        self._sampler = gevent.spawn(self._sample)
+
+    def _sample(self) -> None:
+        while True:
+            self.metrics.sample(time.time())
+            gevent.sleep(1.0)
+
+    def stop(self) -> None:
+        """Users are stopped: stop the sampler and the calibration stream (not on the master)."""
+        if self._sampler is not None:
+            self._sampler.kill()
+            self._sampler = None
+        if self._calibration is not None:
+            self._collect_calibration()
+            self._calibration.stop()
+            self._calibration = None
+
+    def _collect_calibration(self) -> None:
+        if self._calibration is not None:
+            self._calibration.collect(self.metrics.histogram("calibration"))
+
+    # -- messaging ----------------------------------------------------------------------------
+
+    def on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
+        self._collect_calibration()
+        delta = self.metrics.drain()
+        data[MESSAGE_KEY] = delta
+        self.merged.absorb(delta)
+
+    def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
+        delta = data.get(MESSAGE_KEY)
+        if delta is None:
+            return
+        self.merged.absorb(delta)
+        self.per_worker.setdefault(client_id, Metrics()).absorb(delta)
+
+    # -- the end ------------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        if self.is_worker:
+            logger.info(WORKER_TOTALS + json.dumps(totals(self.merged), sort_keys=True))
+            return
+        runner = self.runner
+        if not self.is_master:
+            runner.stop()  # on Ctrl-C or SIGTERM, users may still be running
+            self.merged.absorb(self.metrics.drain())
+        report = self._report()
+        verdict = evaluate(report, self._thresholds())
+        report["gate"] = verdict.as_json()
+        from harness.report.load import write_load
+
+        directory = Path(self.options.sse_report_dir or _default_report_dir())
+        paths = write_load(report, directory)
+        for finding in verdict.breaches:
+            logger.error("sse-harness gate breach: %s", finding.message)
+        logger.info(
+            "sse-harness load report: %s (gate %s)", paths[1], "PASS" if verdict.passed else "FAIL"
+        )
+        if not verdict.passed:
+            self.environment.process_exit_code = 1
+        elif not runner.exceptions:
+            # Failed stream rows are within the thresholds (error_rate): the gate decides.
+            self.environment.process_exit_code = 0
+
+    def _report(self) -> dict[str, Any]:
+        from harness.report.load import load_report
+
+        options, runner = self.options, self.runner
+        final = getattr(runner, "final_user_classes_count", None) or {}
+        started = self.started if self.started is not None else time.time()
+        return load_report(
+            self.merged,
+            target={
+                "url": (self.environment.host or "").rstrip("/") + options.sse_path,
+                "method": options.sse_method.upper(),
+                "profile": self.defaults.profile,
+            },
+            users=sum(final.values()) or options.num_users or 0,
+            workers=len(self.per_worker) if self.is_master else 1,
+            started=started,
+            duration_s=time.time() - started,
+            cpu_warning=bool(
+                runner.cpu_warning_emitted or getattr(runner, "worker_cpu_warning_emitted", False)
+            ),
+            per_worker=self.per_worker,
+        )
+
+    def _thresholds(self) -> Thresholds:
+        path = self.options.sse_thresholds
+        if not path:
+            return Thresholds()
+        if Path(path) == DEFAULT_THRESHOLDS and not Path(path).exists():
+            logger.warning("no %s here: gating on the built-in minimum only", path)
+            return Thresholds()
+        try:
+            return load_thresholds(Path(path))
+        except ValueError as exc:  # a gate that cannot be read must not pass
+            logger.error("%s", exc)
+            return Thresholds(min_events=2**62, source=str(path))
+
+
+def totals(metrics: Metrics) -> dict[str, Any]:
+    """Counters and histogram counts: what a worker logs, and what tests compare."""
+    counts = {f"{name}_count": h.count for name, h in metrics.histograms.items()}
+    return {**{k: v for k, v in metrics.counters.items() if v}, **counts}
+
+
+def _default_report_dir() -> Path:
+    return Path("reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def install(defaults: Defaults) -> None:
+    """Register the ``--sse-*`` options and the run's listeners (once per process)."""
+    if _installed:
+        return
+    _installed.append(defaults)
+
+    def options(parser: Any, **_kw: Any) -> None:
+        add_arguments(parser, defaults)
+
+    def init(environment: Environment, **_kw: Any) -> None:
+        _runs[environment] = LoadRun(environment, defaults)
+
+    _listen(events.init_command_line_parser, options)
+    _listen(events.init, init)
+    _listen(events.test_start, lambda environment, **_kw: _runs[environment].start())
+    _listen(events.test_stop, lambda environment, **_kw: _runs[environment].stop())
+    _listen(events.quitting, lambda environment, **_kw: _runs[environment].quit())
+
+
+def _listen(hook: EventHook, listener: Callable[..., None]) -> None:
+    hook.add_listener(listener)  # type: ignore[no-untyped-call]  # Locust leaves it untyped

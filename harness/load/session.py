@@ -1,0 +1,379 @@
+"""One bounded logical stream: connect, read, parse, record; reconnect with ``Last-Event-ID``.
+
+This is where the metrics of DESIGN.md "Load metrics" are taken, with these clocks:
+
+- ``perf_counter`` (monotonic) for everything measured on the reader alone: connect (request
+  start to response head), TTFE (request start to the first dispatched event), gaps (between
+  consecutive events of the stream, across a reconnect too: the consumer waited that long);
+- ``time.time()`` for what compares with a server stamp: delivery latency (dispatch minus the
+  payload's ``sent``) and lateness (dispatch minus its ``intended``).
+
+An event's dispatch time is the moment the ``recv`` that completed it returned: the parser runs
+right after, and every event one ``recv`` completes shares that moment (so their gap is 0).
+
+Every stream is bounded by ``max_events`` and ``max_seconds``; every read by ``timeout_s`` of
+silence; reconnects by ``max_reconnects``. How a stream ends is one of :data:`ENDS`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import gevent
+
+from harness.load.integrity import Sequence as IdSequence
+from harness.load.metrics import Metrics
+from harness.load.stamps import STAMPERS, StamperFactory
+from harness.load.transport import HTTPParseError, StreamConnection, Target
+from harness.stream import Event, Parser, StreamLimitError
+
+__all__ = [
+    "ENDS",
+    "End",
+    "StreamListener",
+    "StreamObserver",
+    "StreamResult",
+    "StreamSpec",
+    "run_stream",
+]
+
+#: bound: the client's event or time bound was reached (the normal end of a load stream);
+#: done: the server said it was finished (the done sentinel, or 204 to a resume);
+#: closed: the server closed and nothing more was promised;
+#: truncated: the server or the network ended the stream before what was promised;
+#: error: no stream (connect, status, timeout, limit);
+#: stopped: the load test stopped the user mid-stream.
+End = Literal["bound", "done", "closed", "truncated", "error", "stopped"]
+ENDS: tuple[End, ...] = ("bound", "done", "closed", "truncated", "error", "stopped")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """What to request and how long to read."""
+
+    url: str
+    method: str = "GET"
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    #: Events to read before closing (0: no bound). Also the count promised: a stream the server
+    #: ends earlier is truncated.
+    max_events: int = 0
+    max_seconds: float = 60.0
+    #: Longest wait for a connection's head, and longest silence on an open stream.
+    timeout_s: float = 30.0
+    reconnect: bool = False
+    #: Wait before reconnecting when the server sent no ``retry``.
+    reconnect_delay_s: float = 1.0
+    max_reconnects: int = 100
+    #: Track ids for loss and duplication (see ``harness.load.integrity``).
+    track_ids: bool = True
+    #: Data of the event that says the stream is complete (``[DONE]`` for chat completions).
+    done_data: str | None = None
+    stamps: StamperFactory = field(default=STAMPERS["json"])
+
+    def __post_init__(self) -> None:
+        Target(self.url)  # an unusable URL fails here, once, not in every stream
+        if self.max_events < 0 or self.max_seconds <= 0 or self.timeout_s <= 0:
+            raise ValueError("max_events must be >= 0, max_seconds and timeout_s > 0")
+
+
+class StreamListener(Protocol):
+    """Told as things happen (Locust turns these into its few rows per stream)."""
+
+    def connected(self, seconds: float, error: BaseException | None) -> None: ...
+    def first_event(self, seconds: float) -> None: ...
+
+
+class StreamObserver(Protocol):
+    """Sees every event of one stream (profile metrics such as tokens)."""
+
+    def on_event(self, event: Event, at: float) -> None: ...
+    def on_end(self) -> None: ...
+
+
+@dataclass(slots=True)
+class StreamResult:
+    end: End = "error"
+    error: str | None = None
+    events: int = 0
+    bytes: int = 0
+    reconnects: int = 0
+    duration_s: float = 0.0
+    ttfe_s: float | None = None
+
+
+class NotAStream(Exception):
+    """The response is not an event stream a conforming client would read (C-H3, C-H4)."""
+
+    status = 200
+
+
+class BadStatus(NotAStream):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class _Reader:
+    """The state of one logical stream while it runs."""
+
+    def __init__(
+        self,
+        spec: StreamSpec,
+        metrics: Metrics,
+        listener: StreamListener | None,
+        observer: StreamObserver | None,
+    ) -> None:
+        self.spec = spec
+        self.metrics = metrics
+        self.listener = listener
+        self.observer = observer
+        self.target = Target(spec.url)
+        self.stamps = spec.stamps()
+        self.ids = IdSequence()
+        self.result = StreamResult()
+        self.started = time.perf_counter()
+        self.deadline = self.started + spec.max_seconds
+        self.last_at: float | None = None
+        self.last_id = ""
+        self.retry_ms: int | None = None
+        self.resume_from: int | None = None  # numeric Last-Event-ID of a pending resume
+        self.done = False
+        self.cut = False  # the last connection ended inside an event, or mid-body
+        h = metrics.histograms
+        self._gap, self._latency, self._lateness = h["gap"], h["latency"], h["lateness"]
+
+    # -- one connection -------------------------------------------------------------------
+
+    def connect(self) -> StreamConnection:
+        """Open a connection, resuming after ``last_id`` on a reconnect (C-R4)."""
+        spec = self.spec
+        headers: Sequence[tuple[str, str]] = spec.headers
+        if self.result.reconnects and self.last_id:
+            headers = (*headers, ("Last-Event-ID", self.last_id))
+        begun = time.perf_counter()
+        try:
+            connection = StreamConnection(
+                self.target,
+                method=spec.method,
+                headers=headers,
+                body=spec.body,
+                timeout_s=min(spec.timeout_s, max(self.deadline - begun, 0.001)),
+            )
+        except (OSError, HTTPParseError) as exc:
+            self._connected(time.perf_counter() - begun, exc)
+            raise
+        seconds = connection.headers_at - begun
+        self.metrics.histograms["connect"].record(seconds)
+        problem: NotAStream | None = None
+        if connection.status != 200:
+            problem = BadStatus(connection.status)
+        else:
+            ctype = connection.header("content-type") or ""
+            if ctype.partition(";")[0].strip().lower() != "text/event-stream":
+                problem = NotAStream(f"Content-Type {ctype!r} is not text/event-stream")
+        self._connected(seconds, problem)
+        if problem is not None:
+            connection.close()
+            raise problem
+        return connection
+
+    def _connected(self, seconds: float, error: BaseException | None) -> None:
+        if self.listener is not None:
+            self.listener.connected(seconds, error)
+
+    def read(self, connection: StreamConnection) -> bool:
+        """Read until the body ends (True) or a bound is reached (False)."""
+        parser = Parser(last_event_id=self.last_id)
+        spec = self.spec
+        try:
+            while True:
+                remaining = self.deadline - time.perf_counter()
+                if remaining <= 0:
+                    return False
+                try:
+                    pieces = connection.read(min(spec.timeout_s, remaining))
+                except TimeoutError:
+                    if time.perf_counter() >= self.deadline:
+                        return False
+                    raise
+                now = time.perf_counter()
+                wall = time.time()
+                if pieces is None:
+                    return True
+                # A recv that finds data waiting returns without passing through the gevent hub;
+                # on a fast stream one reader would then starve every other greenlet (streams,
+                # timers, Locust's own), so each read lets the others run once.
+                gevent.sleep(0)
+                for piece in pieces:
+                    self.result.bytes += len(piece)
+                    self.metrics.counters["bytes"] += len(piece)
+                    try:
+                        events = parser.feed(piece)
+                    except StreamLimitError as exc:
+                        if exc.events:
+                            self.dispatch(exc.events, now, wall)
+                        raise
+                    if events and self.dispatch(events, now, wall):
+                        return False
+                if parser.retry is not None:
+                    self.retry_ms = parser.retry
+        finally:
+            self.last_id = parser.last_event_id
+            self.cut = parser.buffered > 0
+
+    def dispatch(self, events: list[Event], now: float, wall: float) -> bool:
+        """Record ``events`` (all completed at ``now``); True when the event bound is reached."""
+        result = self.result
+        spec = self.spec
+        if spec.max_events:
+            events = events[: spec.max_events - result.events]
+        if self.last_at is None:
+            result.ttfe_s = now - self.started
+            self.metrics.histograms["ttfe"].record(result.ttfe_s)
+            if self.listener is not None:
+                self.listener.first_event(result.ttfe_s)
+        else:
+            self._gap.record(now - self.last_at)
+        if len(events) > 1:  # completed by one recv: dispatched together
+            self._gap.record(0.0, len(events) - 1)
+        self.last_at = now
+        result.events += len(events)
+        self.metrics.counters["events"] += len(events)
+        self.metrics.events_per_s[int(wall)] += len(events)
+        if self.resume_from is not None:
+            self._resumed(events[0].last_event_id == str(self.resume_from + 1))
+        stamps, ids, observer = self.stamps, self.ids if spec.track_ids else None, self.observer
+        for event in events:
+            if ids is not None:
+                ids.see(event.last_event_id)
+            sent, intended = stamps(event, wall)
+            if sent is not None:
+                self._latency.record(wall - sent)
+            if intended is not None:
+                self._lateness.record(wall - intended)
+            if observer is not None:
+                observer.on_event(event, now)
+            if spec.done_data is not None and event.data == spec.done_data:
+                self.done = True
+        return bool(spec.max_events) and result.events >= spec.max_events
+
+    def _resumed(self, exact: bool) -> None:
+        self.metrics.counters["resume_exact" if exact else "resume_inexact"] += 1
+        self.resume_from = None
+
+    # -- the logical stream -----------------------------------------------------------------
+
+    def run(self) -> None:
+        result, spec = self.result, self.spec
+        while True:
+            try:
+                connection = self.connect()
+            except NotAStream as exc:
+                if exc.status == 204 and self.resume_from is not None:
+                    self._resumed(True)
+                    result.end = self.promised_end("done")
+                    return
+                return self.fail(str(exc))
+            except (OSError, HTTPParseError) as exc:
+                if self.may_reconnect():
+                    continue
+                return self.fail(f"{type(exc).__name__}: {exc}")
+            try:
+                ended = self.read(connection)
+            except StreamLimitError as exc:
+                return self.fail(f"stream limit: {exc}")
+            except TimeoutError:
+                return self.fail(f"no bytes for {spec.timeout_s} s")
+            except (OSError, HTTPParseError) as exc:
+                self.cut = True
+                if self.may_reconnect():
+                    continue
+                result.end, result.error = "truncated", f"{type(exc).__name__}: {exc}"
+                return
+            finally:
+                connection.close()
+            if not ended:
+                result.end = "bound"
+                return
+            if self.done:
+                result.end = self.promised_end("done")
+                return
+            if self.may_reconnect():
+                continue
+            result.end = self.promised_end("closed")
+            return
+
+    def may_reconnect(self) -> bool:
+        """Wait the reconnection time and return True if the stream may reconnect."""
+        spec, result = self.spec, self.result
+        if not spec.reconnect or result.reconnects >= spec.max_reconnects:
+            return False
+        delay = spec.reconnect_delay_s if self.retry_ms is None else self.retry_ms / 1000
+        if time.perf_counter() + delay >= self.deadline:
+            return False
+        gevent.sleep(delay)
+        result.reconnects += 1
+        self.metrics.counters["reconnects"] += 1
+        numeric = self.last_id.isascii() and self.last_id.isdigit() and len(self.last_id) < 19
+        self.resume_from = int(self.last_id) if numeric else None
+        return True
+
+    def promised_end(self, end: End) -> End:
+        """``end``, or truncated when the server stopped short of what was promised."""
+        spec = self.spec
+        covered = self.ids.covered if spec.track_ids and self.ids.covered else self.result.events
+        short = bool(spec.max_events) and covered < spec.max_events
+        if self.cut or short or (spec.done_data is not None and not self.done):
+            return "truncated"
+        return end
+
+    def fail(self, error: str) -> None:
+        self.result.end, self.result.error = "error", error
+
+    def finish(self, stopped: bool) -> StreamResult:
+        result, counters = self.result, self.metrics.counters
+        if stopped:
+            result.end = "stopped"
+        result.duration_s = time.perf_counter() - self.started
+        counters[f"ended_{result.end}"] += 1
+        if result.end == "error":
+            counters["errors"] += 1
+        elif result.end == "truncated":
+            counters["truncated_streams"] += 1
+        ids = self.ids
+        counters["lost"] += ids.lost
+        counters["duplicated"] += ids.duplicated
+        counters["out_of_order"] += ids.out_of_order
+        counters["unsequenced"] += ids.unsequenced
+        if self.observer is not None:
+            self.observer.on_end()
+        return result
+
+
+def run_stream(
+    spec: StreamSpec,
+    metrics: Metrics,
+    *,
+    listener: StreamListener | None = None,
+    observer: StreamObserver | None = None,
+) -> StreamResult:
+    """Run one logical stream to its end and record it into ``metrics``.
+
+    Never raises for what the target does (that is the result's ``end`` and ``error``). When the
+    greenlet is killed (Locust stopping users), what was read so far is still recorded, as a
+    stream that ended ``stopped``.
+    """
+    reader = _Reader(spec, metrics, listener, observer)
+    metrics.stream_opened()
+    stopped = True
+    try:
+        reader.run()
+        stopped = False
+    finally:
+        metrics.stream_closed()
+        reader.finish(stopped)
+    return reader.result

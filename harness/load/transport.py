@@ -1,0 +1,143 @@
+"""One HTTP/1.1 streaming request over a gevent socket, its body handed over as bytes arrive.
+
+Why not Locust's ``FastHttpSession``: its ``iter_lines`` reads 1 KiB blocks and waits until a
+block is full, so a small event sits in a buffer until later ones arrive (seconds, on a
+one-event-a-second stream), and its ``response_time`` stops at the headers. Here every ``recv``
+that returns body bytes hands them over at once, stamped with the time it returned.
+
+HTTP framing (status line, headers, chunked transfer coding) is decoded by geventhttpclient's
+llhttp-based ``HTTPResponse`` (the parser Locust's FastHttpUser uses), fed from our own socket so
+that nothing buffers between the socket and the event-stream parser. Event-stream parsing is not
+done here: the body goes to :class:`harness.stream.Parser`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import gevent.socket
+from geventhttpclient.response import HTTPParseError, HTTPResponse
+
+from harness import __version__
+
+__all__ = ["HTTPParseError", "StreamConnection", "Target"]
+
+_RECV = 65_536
+#: Bound on the status line plus headers of a response.
+MAX_HEAD_BYTES = 64 * 1024
+
+
+class Target:
+    """A parsed ``http://`` URL: where to connect and what to put in the request line."""
+
+    __slots__ = ("host", "netloc", "port", "target")
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"expected an http:// URL, got {url!r} (TLS is not supported yet)")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.netloc = parts.netloc
+        self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+class _Response(HTTPResponse):
+    """llhttp's body callback appends each decoded piece of body to ``pieces``."""
+
+    def __init__(self, method: str) -> None:
+        self.pieces: list[bytes] = []
+        super().__init__(method=method)
+
+    def _on_body(self, buf: bytearray) -> None:
+        self.pieces.append(bytes(buf))
+
+
+def _request_head(
+    method: str, target: Target, headers: Sequence[tuple[str, str]], body: bytes | None
+) -> bytes:
+    given = {name.lower() for name, _ in headers}
+    defaults = [
+        ("Host", target.netloc),
+        ("User-Agent", f"sse-harness/{__version__}"),
+        ("Accept", "text/event-stream"),
+        ("Cache-Control", "no-cache"),
+    ]
+    if body is not None:
+        defaults += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    fields = [(n, v) for n, v in defaults if n.lower() not in given] + list(headers)
+    for name, value in fields:
+        if any(c in name + value for c in "\r\n\0") or not name:
+            raise ValueError(f"header {name!r}: {value!r} holds CR, LF or NUL")
+    lines = [f"{method} {target.target} HTTP/1.1", *(f"{n}: {v}" for n, v in fields), "", ""]
+    return "\r\n".join(lines).encode("utf-8")
+
+
+class StreamConnection:
+    """Connect, send the request, read the response head; then :meth:`read` the body.
+
+    Construction blocks (cooperatively) until the response headers are in, or raises ``OSError``
+    (refused, reset, timed out) or ``HTTPParseError`` (not HTTP, closed early). ``headers_at`` is
+    the ``perf_counter`` time the head was complete.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        method: str = "GET",
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        timeout_s: float,
+    ) -> None:
+        head = _request_head(method, target, headers, body)
+        self._response = _Response(method)
+        self._sock = gevent.socket.create_connection((target.host, target.port), timeout=timeout_s)
+        try:
+            self._sock.setsockopt(gevent.socket.IPPROTO_TCP, gevent.socket.TCP_NODELAY, 1)
+            self._sock.sendall(head + body if body else head)
+            received = 0
+            while not self._response.headers_complete:
+                data = self._sock.recv(_RECV)
+                received += len(data)
+                if received > MAX_HEAD_BYTES:
+                    raise HTTPParseError(f"response head longer than {MAX_HEAD_BYTES} bytes")
+                self._response.feed(data)
+                if not data and not self._response.headers_complete:
+                    raise HTTPParseError("connection closed before the response headers")
+        except BaseException:
+            self._sock.close()
+            raise
+        self.headers_at = time.perf_counter()
+        self.status: int = self._response.status_code
+
+    def header(self, name: str) -> str | None:
+        value = self._response.get(name)
+        return value if value is None or isinstance(value, str) else ", ".join(value)
+
+    def read(self, timeout_s: float) -> list[bytes] | None:
+        """Body bytes that arrived (first any that came with the head), or None at the body's end.
+
+        Blocks until at least one ``recv`` returns; the list may be empty when that ``recv``
+        carried only framing (a chunk header). Raises ``TimeoutError`` after ``timeout_s`` of
+        silence and ``HTTPParseError`` when the connection closes before the body is complete
+        (a cut chunked body).
+        """
+        response = self._response
+        if response.pieces:
+            pieces, response.pieces = response.pieces, []
+            return pieces
+        if response.message_complete:
+            return None
+        self._sock.settimeout(timeout_s)
+        data = self._sock.recv(_RECV)
+        response.feed(data)  # b"" at EOF: ends a read-until-close body, rejects a cut one
+        pieces, response.pieces = response.pieces, []
+        if not data and not pieces:
+            return None
+        return pieces
+
+    def close(self) -> None:
+        self._sock.close()

@@ -1,0 +1,21 @@
+"""Any SSE endpoint under load: one bounded stream after another per user.
+
+    locust -f locustfiles/stream.py --host http://127.0.0.1:8000 --headless -u 100 -r 20 -t 1m
+
+Defaults to the reference server's counter (one small event a second, 60 per stream). Options
+(``--sse-path``, ``--sse-method``, ``--sse-body``, ``--sse-header NAME:VALUE``,
+``--sse-max-events``, ``--sse-max-seconds``, ``--sse-report-dir`` ...) are Locust custom
+arguments: see ``locust -f locustfiles/stream.py --help``; they are also in the web UI and in
+the environment as ``LOCUST_SSE_*``. On quit, ``load.json`` and ``load.html`` are written and the
+run is gated against ``reports/thresholds.toml``.
+"""
+
+from harness.load.options import Defaults
+from harness.load.plugin import install
+from harness.load.user import SSEUser
+
+install(Defaults(profile="stream"))
+
+
+class StreamUser(SSEUser):
+    """Streams the ``--sse-path`` endpoint, as the ``--sse-*`` options bound it."""

@@ -1,0 +1,95 @@
+"""Load bookkeeping without I/O: id integrity, HDR histograms, and the worker-to-master merge."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.load.histogram import HIGHEST_US, Histogram
+from harness.load.integrity import MAX_HOLES, Sequence
+from harness.load.metrics import Metrics
+
+
+def _seen(*ids: str) -> Sequence:
+    sequence = Sequence()
+    for event_id in ids:
+        sequence.see(event_id)
+    return sequence
+
+
+def test_a_clean_sequence_has_no_loss_duplicate_or_disorder() -> None:
+    sequence = _seen(*map(str, range(5, 15)))
+    assert (sequence.lost, sequence.duplicated, sequence.out_of_order) == (0, 0, 0)
+    assert sequence.covered == 10
+
+
+def test_holes_are_lost_unless_filled_late() -> None:
+    sequence = _seen("0", "1", "4", "5", "3")  # 2 never comes, 3 comes late
+    assert (sequence.lost, sequence.out_of_order, sequence.duplicated) == (1, 1, 0)
+    assert sequence.covered == 6
+
+
+def test_repeats_are_duplicates_and_text_ids_are_not_sequenced() -> None:
+    sequence = _seen("0", "1", "1", "2", "0", "", "abc", "١")  # ARABIC-INDIC ONE is no digit here
+    assert (sequence.duplicated, sequence.unsequenced, sequence.lost) == (2, 3, 0)
+
+
+def test_an_id_before_the_first_is_out_of_order_and_opens_holes() -> None:
+    sequence = _seen("5", "6", "2")
+    assert (sequence.out_of_order, sequence.lost, sequence.covered) == (1, 2, 5)
+
+
+def test_a_huge_jump_is_counted_without_remembering_every_hole() -> None:
+    sequence = _seen("0", str(MAX_HOLES * 10))
+    assert sequence.lost == MAX_HOLES * 10 - 1
+    assert len(sequence._holes) == MAX_HOLES
+
+
+def test_histogram_summary_is_in_ms_with_microsecond_resolution() -> None:
+    histogram = Histogram()
+    for us in (100, 200, 300, 400, 1_000):
+        histogram.record(us / 1_000_000)
+    summary = histogram.summary()
+    assert summary["count"] == 5
+    assert summary["p50"] == pytest.approx(0.3, abs=0.001)
+    assert summary["max"] == pytest.approx(1.0, abs=0.001)
+    assert Histogram().summary() == {"count": 0, "p50": None, "p90": None, "p99": None, "max": None}
+
+
+def test_out_of_range_values_are_clamped_and_counted() -> None:
+    histogram = Histogram()
+    histogram.record(-0.001)
+    histogram.record(HIGHEST_US * 2 / 1_000_000)
+    assert (histogram.count, histogram.clamped) == (2, 2)
+    assert histogram.summary()["p50"] == 0
+
+
+def test_encoded_histograms_merge_to_the_sum() -> None:
+    a, b = Histogram(), Histogram()
+    for i in range(1, 101):
+        a.record(i / 1000)
+        b.record(i / 100)
+    merged = Histogram.decode(a.encode())
+    merged.add(Histogram.decode(b.encode()))
+    assert merged.count == 200
+    assert merged.summary()["max"] == pytest.approx(1000, rel=0.001)
+
+
+def test_drained_deltas_absorb_to_the_sum_of_processes() -> None:
+    workers = [Metrics(), Metrics()]
+    for n, metrics in enumerate(workers, start=1):
+        for _ in range(n):
+            metrics.stream_opened()
+        metrics.counters["events"] += 10 * n
+        metrics.events_per_s[1000] += 10 * n
+        for i in range(10 * n):
+            metrics.histograms["latency"].record(i / 1000)
+        metrics.sample(1000.5)
+    master = Metrics()
+    for metrics in workers:
+        master.absorb(metrics.drain())
+        assert metrics.drain()["counters"] == {}  # drained means forgotten
+    assert master.counters["events"] == 30
+    assert master.counters["streams"] == 3
+    assert master.histograms["latency"].count == 30
+    assert master.events_per_s[1000] == 30
+    assert master.peak == 3  # the two processes' open streams, summed per second

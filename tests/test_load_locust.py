@@ -1,0 +1,148 @@
+"""Real Locust processes (local, and a master with two workers) running the locustfiles against
+the reference server: the report is written once, merged counts add up, Locust's statistics get
+a few rows per stream, and a breach of the thresholds sets Locust's exit code.
+
+Locust runs as subprocesses: importing it monkeypatches the process for gevent, which the
+asyncio tests collected in this session must not inherit.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference_server.launch import free_port, serve_subprocess
+
+pytestmark = pytest.mark.timeout(90)
+
+ROOT = Path(__file__).resolve().parent.parent
+STREAM = str(ROOT / "locustfiles" / "stream.py")
+THRESHOLDS = str(ROOT / "reports" / "thresholds.toml")
+COUNTER = "/counter?count=20&interval_ms=50"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A reference server in its own process, so that its latency is not the test process's."""
+    with serve_subprocess(["--no-access-log", "--log-level", "warning"]) as process:
+        yield process.url
+
+
+def _locust(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", STREAM, "--headless", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen[str], timeout_s: float = 60) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=timeout_s)
+    return process.returncode, output
+
+
+def _load(directory: Path) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads((directory / "load.json").read_text())
+    return report
+
+
+def _run_local(url: str, tmp_path: Path, *extra: str) -> tuple[int, str, dict[str, Any]]:
+    reports = tmp_path / "report"
+    process = _locust(
+        "--host", url, "-u", "4", "-r", "4", "-t", "3s", "--sse-max-events", "20",
+        "--sse-report-dir", str(reports), "--csv", str(tmp_path / "stats"), *extra,
+        cwd=tmp_path,
+    )  # fmt: skip
+    code, output = _finish(process)
+    return code, output, _load(reports)
+
+
+def test_local_run_reports_streams_not_events(server: str, tmp_path: Path) -> None:
+    code, output, report = _run_local(
+        server, tmp_path, "--sse-path", COUNTER, "--sse-thresholds", THRESHOLDS
+    )
+    assert code == 0, output
+    assert report["gate"] == {"passed": True, "breaches": [], "warnings": []}
+    assert (report["users"], report["workers"]) == (4, 1)
+    integrity, metrics = report["integrity"], report["metrics"]
+    assert integrity["events"] >= 4 * 20 and integrity["lost"] == integrity["duplicated"] == 0
+    assert metrics["latency_ms"]["count"] == integrity["events"]
+    # ms, not the ~0.5 s a 1 KiB block of these ~90-byte events would take to fill (iter_lines)
+    assert metrics["latency_ms"]["p50"] < 20 and metrics["latency_ms"]["p99"] < 300
+    assert report["calibration"]["count"] > 0 and report["calibration"]["p99_ms"] is not None
+    assert report["throughput"]["peak_streams"] == 4
+    assert "<svg" in (tmp_path / "report" / "load.html").read_text()
+
+    with open(tmp_path / "stats_stats.csv", newline="") as stats:
+        rows = {(r["Type"], r["Name"]): int(r["Request Count"]) for r in csv.DictReader(stats)}
+    rows.pop(("", "Aggregated"))
+    assert set(rows) == {("connect", "/counter"), ("ttfe", "/counter"), ("stream", "/counter")}
+    assert rows[("ttfe", "/counter")] == metrics["ttfe_ms"]["count"]
+    assert rows[("connect", "/counter")] == metrics["connect_ms"]["count"]
+    assert sum(rows.values()) * 5 < integrity["events"]  # a few rows per stream, not per event
+
+
+def test_a_breach_sets_the_exit_code(server: str, tmp_path: Path) -> None:
+    code, output, report = _run_local(
+        server,
+        tmp_path,
+        "--sse-path", COUNTER + "&fault=skip_ids", "--sse-thresholds", THRESHOLDS,
+    )  # fmt: skip
+    assert code == 1, output
+    assert report["integrity"]["lost"] > 0
+    assert not report["gate"]["passed"]
+    # ids 1, 4 ... 19 are skipped: holes are lost, and the missing last id truncates each stream
+    assert [b["check"] for b in report["gate"]["breaches"]] == ["lost_events", "error_rate"]
+    assert "gate breach: lost_events" in output
+
+
+def _worker_totals(output: str) -> dict[str, int]:
+    found = re.findall(r"sse-harness worker totals: (\{.*\})", output)
+    assert len(found) == 1, output
+    totals: dict[str, int] = json.loads(found[0])
+    return totals
+
+
+def test_distributed_run_merges_workers_into_one_report(server: str, tmp_path: Path) -> None:
+    port = str(free_port())
+    reports = tmp_path / "reports"
+    common = ["--sse-path", COUNTER, "--sse-max-events", "20", "--sse-thresholds", THRESHOLDS]
+    master = _locust(
+        "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+        "--expect-workers", "2", "--host", server, "-u", "6", "-r", "6", "-t", "4s",
+        "--sse-report-dir", str(reports), *common,
+        cwd=tmp_path,
+    )  # fmt: skip
+    workers = [
+        _locust("--worker", "--master-host", "127.0.0.1", "--master-port", port, cwd=tmp_path)
+        for _ in range(2)
+    ]
+    try:
+        code, output = _finish(master)
+        worker_outputs = [_finish(worker)[1] for worker in workers]
+    finally:
+        for process in (master, *workers):
+            if process.poll() is None:
+                process.kill()
+    assert code == 0, output
+    assert sorted(p.name for p in tmp_path.rglob("load.json")) == ["load.json"]
+    report = _load(reports)
+    assert (report["workers"], report["users"]) == (2, 6)
+    totals = [_worker_totals(text) for text in worker_outputs]
+    assert all(t["events"] > 0 for t in totals)  # both workers streamed
+    assert report["integrity"]["events"] == sum(t["events"] for t in totals)
+    for name in ("connect", "ttfe", "gap", "latency", "lateness", "calibration"):
+        merged = report["metrics"][f"{name}_ms"]["count"]
+        assert merged == sum(t[f"{name}_count"] for t in totals) > 0, name
+    shares = report["per_worker"].values()
+    assert sum(w["events"] for w in shares) == report["integrity"]["events"]

@@ -1,0 +1,178 @@
+"""The load reader against the real reference server: every integrity counter is proven by the
+fault that must trip it and by the clean stream that must not, and every timing comes from the
+right clock (the reader is gevent-based but needs no monkeypatching, so it runs in-process)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from harness.load.calibration import Calibration
+from harness.load.chat import TokenMeter, chat_stamper
+from harness.load.metrics import Metrics
+from harness.load.session import StreamResult, StreamSpec, run_stream
+from reference_server.launch import free_port
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def _run(url: str, **options: object) -> tuple[StreamResult, Metrics]:
+    metrics = Metrics()
+    spec = StreamSpec(url, **{"max_seconds": 10.0, "timeout_s": 5.0, **options})  # type: ignore[arg-type]
+    return run_stream(spec, metrics), metrics
+
+
+def _integrity(metrics: Metrics) -> tuple[int, int, int]:
+    c = metrics.counters
+    return c["lost"], c["duplicated"], c["out_of_order"]
+
+
+def test_clean_counter_is_whole_and_bounded(reference_server_url: str) -> None:
+    result, metrics = _run(reference_server_url + "/counter?count=20&interval_ms=5", max_events=20)
+    assert (result.end, result.events) == ("bound", 20)
+    assert _integrity(metrics) == (0, 0, 0)
+    counts = {name: h.count for name, h in metrics.histograms.items()}
+    assert counts == {
+        "connect": 1,
+        "ttfe": 1,
+        "gap": 19,
+        "latency": 20,
+        "lateness": 20,
+        "calibration": 0,
+    }
+    assert metrics.counters["bytes"] == result.bytes > 0
+    assert metrics.active == 0
+
+
+def test_skipped_ids_are_lost_and_the_stream_is_not_truncated(reference_server_url: str) -> None:
+    # The fault drops ids 1, 4, 7: three holes, while the stream still reaches its last id.
+    result, metrics = _run(
+        reference_server_url + "/counter?count=10&interval_ms=2&fault=skip_ids", max_events=10
+    )
+    assert (result.end, result.events) == ("closed", 7)
+    assert _integrity(metrics) == (3, 0, 0)
+
+
+def test_duplicated_ids_are_counted(reference_server_url: str) -> None:
+    result, metrics = _run(
+        reference_server_url + "/counter?count=10&interval_ms=2&fault=duplicate_ids"
+    )
+    assert (result.end, result.events) == ("closed", 13)
+    assert _integrity(metrics) == (0, 3, 0)
+
+
+@pytest.mark.parametrize("fault", ["no_final_blank_line", "status_500_midstream"])
+def test_a_stream_cut_inside_an_event_is_truncated(reference_server_url: str, fault: str) -> None:
+    result, metrics = _run(reference_server_url + f"/counter?count=5&interval_ms=2&fault={fault}")
+    assert result.end == "truncated"
+    assert metrics.counters["truncated_streams"] == 1
+
+
+def test_a_stream_ending_short_of_its_promise_is_truncated(reference_server_url: str) -> None:
+    result, _ = _run(reference_server_url + "/counter?count=5&interval_ms=2", max_events=8)
+    assert (result.end, result.events) == ("truncated", 5)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("status_500", "HTTP 500"),
+        ("wrong_content_type", "Content-Type 'text/plain; charset=utf-8' is not text/event-stream"),
+    ],
+)
+def test_streams_a_client_must_fail_are_errors(
+    reference_server_url: str, fault: str, error: str
+) -> None:
+    result, metrics = _run(reference_server_url + f"/counter?fault={fault}")
+    assert (result.end, result.error, result.events) == ("error", error, 0)
+    assert metrics.counters["errors"] == 1
+
+
+def test_a_refused_connection_is_an_error() -> None:
+    result, metrics = _run(f"http://127.0.0.1:{free_port()}/counter")
+    assert result.end == "error"
+    assert "ConnectionRefused" in (result.error or "")
+    assert metrics.histograms["connect"].count == 0
+
+
+def test_small_events_are_not_held_back(reference_server_url: str) -> None:
+    """Locust's iter_lines trap: 1 KiB reads hold a ~90-byte event until the block fills."""
+    result, metrics = _run(reference_server_url + "/counter?count=3&interval_ms=400", max_events=3)
+    assert result.events == 3 and result.bytes < 400
+    assert metrics.histograms["latency"].summary()["max"] < 50
+    gaps = metrics.histograms["gap"].summary()
+    assert 380 < gaps["p50"] < 450
+
+
+def test_slow_first_byte_shifts_ttfe_not_latency(reference_server_url: str) -> None:
+    url = reference_server_url + "/counter?count=3&interval_ms=5"
+    _, clean = _run(url, max_events=3)
+    _, slow = _run(url + "&fault=slow_first_byte", max_events=3)  # held 0.3 s (FAST_SETTINGS)
+    assert clean.histograms["ttfe"].summary()["max"] < 150
+    assert slow.histograms["ttfe"].summary()["max"] >= 300
+    assert slow.histograms["connect"].summary()["max"] >= 300
+    assert slow.histograms["latency"].summary()["max"] < 50
+
+
+def test_reconnects_resume_exactly_after_the_last_id(serve_reference: Callable[..., str]) -> None:
+    base = serve_reference(max_events=4)  # every stream is closed after 4 events
+    result, metrics = _run(
+        base + "/counter?count=12&interval_ms=2&retry_ms=10", max_events=12, reconnect=True
+    )
+    assert (result.end, result.events, result.reconnects) == ("bound", 12, 2)
+    assert _integrity(metrics) == (0, 0, 0)
+    assert (metrics.counters["resume_exact"], metrics.counters["resume_inexact"]) == (2, 0)
+
+
+def test_204_after_the_last_id_ends_a_resumed_stream_exactly(reference_server_url: str) -> None:
+    result, metrics = _run(
+        reference_server_url + "/counter?count=4&interval_ms=2&retry_ms=10", reconnect=True
+    )
+    assert (result.end, result.events, result.reconnects) == ("done", 4, 1)
+    assert metrics.counters["resume_exact"] == 1
+
+
+def test_an_ignored_last_event_id_is_an_inexact_resume(serve_reference: Callable[..., str]) -> None:
+    base = serve_reference(max_events=4)
+    result, metrics = _run(
+        base + "/counter?count=12&interval_ms=2&retry_ms=10&fault=ignore_last_event_id",
+        max_events=8,
+        reconnect=True,
+    )
+    assert (result.events, result.reconnects) == (8, 1)
+    assert metrics.counters["resume_inexact"] == 1
+    assert metrics.counters["duplicated"] == 4  # ids 0..3 again
+
+
+def test_chat_stream_tokens_ttft_and_pace(reference_server_url: str) -> None:
+    metrics = Metrics()
+    spec = StreamSpec(
+        reference_server_url + "/v1/chat/completions?tokens_per_s=200",
+        method="POST",
+        body=b'{"stream": true, "max_tokens": 6, "messages": [{"role": "user", "content": "a b"}]}',
+        done_data="[DONE]",
+        track_ids=False,
+        stamps=chat_stamper(200),
+        max_seconds=10,
+    )
+    meter = TokenMeter(metrics, time.perf_counter())
+    result = run_stream(spec, metrics, observer=meter)
+    assert (result.end, result.events) == ("done", 9)  # role, 6 tokens, finish, [DONE]
+    assert metrics.counters["tokens"] == 6
+    assert metrics.histograms["ttft"].count == 1
+    assert metrics.histograms["itl"].count == 5
+    assert 4 < metrics.histograms["tpot"].summary()["p50"] < 8  # 5 ms a token
+    assert metrics.histograms["lateness"].count == 6
+
+
+def test_a_chat_stream_without_done_is_truncated(reference_server_url: str) -> None:
+    result, _ = _run(reference_server_url + "/counter?count=2&interval_ms=2", done_data="[DONE]")
+    assert result.end == "truncated"
+
+
+def test_calibration_measures_a_small_known_latency() -> None:
+    histogram = Calibration(interval_s=0.005).measure(0.5)
+    assert 60 <= histogram.count <= 101
+    assert histogram.summary()["p99"] < 20
