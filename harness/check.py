@@ -1,9 +1,12 @@
-"""``sse-harness check``: the server-conformance suite from the command line.
+"""``sse-harness check``: the server-conformance suite, then a short load probe.
 
 Without a URL it starts the embedded reference server and grades its resumable counter stream,
-so the command shows what a clean run looks like on any machine. Exit codes: 0 nothing FAILED
-(and nothing the harness could not run), 1 a case FAILED or ERRORed, 2 usage error or the target
-cannot be reached (one line naming the cause, never a traceback).
+so the command shows what a clean run looks like on any machine. After the cases, a bounded
+headless Locust run (``--load-users`` streams for ``--load-seconds``; 0 users skips it) measures
+the same target under concurrency; both land in one report folder. Exit codes: 0 nothing FAILED
+(and nothing the harness could not run) and the load gate passed, 1 a case FAILED or ERRORed or
+the gate found a breach, 2 usage error or the target cannot be reached (one line naming the
+cause, never a traceback).
 """
 
 from __future__ import annotations
@@ -90,6 +93,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="longest wait for response headers before the target counts as down (default 10)",
     )
+    parser.add_argument(
+        "--load-users",
+        type=int,
+        default=200,
+        metavar="N",
+        help="concurrent streams in the load probe after the cases (default 200; 0 skips it)",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=int,
+        default=20,
+        metavar="S",
+        help="how long the load probe runs (default 20)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
 
 
@@ -163,16 +180,45 @@ def run(args: argparse.Namespace) -> int:
             print(f"sse-harness check: {problem}", file=sys.stderr)
             return EXIT_USAGE
         report = _run_with_progress(target, args, window)
-    directory = args.report_dir or _default_report_dir()
-    from harness.report import write_conformance
+        directory = args.report_dir or _default_report_dir()
+        from harness.report import write_conformance
 
-    paths = write_conformance(report, directory)
+        paths = write_conformance(report, directory)
+        load_code = _load_probe(target, args, directory) if args.load_users > 0 else EXIT_OK
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_summary(report, paths[-1])
+        _print_summary(report, paths[-1], directory / "load.json")
+    if load_code == EXIT_USAGE:
+        return EXIT_USAGE
     failed = report["summary"]["FAILED"] + report["summary"]["ERROR"]
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if failed or load_code else EXIT_OK
+
+
+def _load_probe(target: Target, args: argparse.Namespace, directory: Path) -> int:
+    """A bounded Locust run against the same request; its report joins the same folder."""
+    import shlex
+
+    from harness.load import cli as load
+
+    # Streams end when the target ends them (a finite stream that closes is complete, not
+    # truncated) or when the probe does.
+    locust = ["--only-summary", "--loglevel", "WARNING", "--sse-method", target.method]
+    locust += ["--sse-max-events", "0", "--sse-max-seconds", str(args.load_seconds)]
+    if target.body is not None:
+        locust += ["--sse-body", target.body.decode("utf-8", "replace")]
+    for name, value in target.headers:
+        locust += ["--sse-header", f"{name}:{value}"]
+    probe = argparse.Namespace(
+        url=target.url,
+        profile="stream",
+        users=args.load_users,
+        spawn_rate=args.load_users / max(1.0, args.load_seconds / 4),  # all up in a quarter
+        run_time=f"{args.load_seconds}s",
+        report_dir=directory,
+        locust=shlex.join(locust),
+    )
+    return load.run_locust(probe, stdout=sys.stderr)
 
 
 def _run_with_progress(target: Target, args: argparse.Namespace, window: Window) -> dict[str, Any]:
@@ -197,7 +243,7 @@ def _run_with_progress(target: Target, args: argparse.Namespace, window: Window)
     return result.as_json()
 
 
-def _print_summary(report: dict[str, Any], page: Path) -> None:
+def _print_summary(report: dict[str, Any], page: Path, load_json: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -222,4 +268,14 @@ def _print_summary(report: dict[str, Any], page: Path) -> None:
         f"[{OUTCOME_COLOURS[k]}]{k}[/] {v}" for k, v in report["summary"].items() if v
     )
     console.print(f"{len(report['cases'])} cases in {report['duration_s']} s: {counts}")
+    if load_json.is_file():
+        load = json.loads(load_json.read_text(encoding="utf-8"))
+        metrics, integrity = load["metrics"], load["integrity"]
+        verdict = "[green]PASS[/]" if load["gate"]["passed"] else "[red]BREACH[/]"
+        console.print(
+            f"load probe: {load['users']} users, {integrity['events']} events,"
+            f" {integrity['lost']} lost, TTFE p99 {metrics['ttfe_ms']['p99']} ms,"
+            f" latency p99 {metrics['latency_ms']['p99']} ms; gate {verdict}"
+            + "".join(f"\n  breach: {b}" for b in load["gate"]["breaches"])
+        )
     console.print(f"report: {page}")

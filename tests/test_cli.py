@@ -81,23 +81,31 @@ def test_clean_target_exits_0_and_writes_the_report(
     reference_server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = reference_server_url + "/counter?count=20&interval_ms=10"
-    code = main(["check", url, "--resumable", "--report-dir", str(tmp_path), "--json"])
-    report = json.loads(capsys.readouterr().out)
+    probe = ["--load-users", "10", "--load-seconds", "3"]
+    code = main(["check", url, "--resumable", "--report-dir", str(tmp_path), "--json", *probe])
+    report = json.loads(capsys.readouterr().out)  # stdout holds the JSON alone
     assert code == 0
     assert report["summary"]["FAILED"] == 0
-    assert {p.name for p in tmp_path.iterdir()} == {"conformance.json", "junit.xml", "index.html"}
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {"conformance.json", "junit.xml", "index.html", "load.json", "load.html"}
+    load = json.loads((tmp_path / "load.json").read_text())
+    assert load["users"] == 10
+    assert load["integrity"]["events"] > 0
+    assert load["gate"]["passed"]
 
 
 def test_a_failed_case_exits_1(reference_server_url: str, tmp_path: Path) -> None:
     url = reference_server_url + "/counter?count=5&interval_ms=10&fault=wrong_content_type"
-    assert main(["check", url, "--cases", "server.headers.*", "--report-dir", str(tmp_path)]) == 1
+    args = ["--cases", "server.headers.*", "--load-users", "0", "--report-dir", str(tmp_path)]
+    assert main(["check", url, *args]) == 1
     report = json.loads((tmp_path / "conformance.json").read_text())
     assert [c["id"] for c in report["cases"] if c["outcome"] == "FAILED"] == ["server.headers.1"]
 
 
 def test_report_rerenders_pages_from_json(reference_server_url: str, tmp_path: Path) -> None:
     url = reference_server_url + "/counter?count=5&interval_ms=10"
-    main(["check", url, "--cases", "server.status.*", "--report-dir", str(tmp_path)])
+    quick = ["--cases", "server.status.*", "--load-users", "0"]
+    main(["check", url, *quick, "--report-dir", str(tmp_path)])
     page = tmp_path / "index.html"
     page.unlink()
     assert main(["report", str(tmp_path)]) == 0

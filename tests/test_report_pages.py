@@ -40,7 +40,8 @@ def sse_harness(*args: str) -> None:
 def run_folder(reference_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("run")
     url = reference_server_url + "/counter?count=20&interval_ms=10"
-    sse_harness("check", url, "--resumable", "--report-dir", str(folder))
+    sse_harness("check", url, "--resumable", "--report-dir", str(folder), "--load-users", "20",
+                "--load-seconds", "3")  # fmt: skip
     cases = "client.lines.*,client.status.2*"
     sse_harness("clients", "--clients", "harness,httpx-sse", "--cases", cases,
                 "--report-dir", str(folder), "-q")  # fmt: skip
@@ -64,7 +65,16 @@ def test_conformance_page(browser: Any, run_folder: Path) -> None:
     page, errors = open_page(browser, run_folder / "index.html")
     assert errors == []
     assert page.locator("#cases tr").count() > 40
-    assert page.locator("nav a", has_text="Clients").get_attribute("href") == "clients.html"
+    links = {a.inner_text(): a.get_attribute("href") for a in page.locator("nav a").all()}
+    assert links == {"Conformance": "index.html", "Load": "load.html", "Clients": "clients.html"}
+    page.close()
+
+
+def test_load_page_has_its_plots(browser: Any, run_folder: Path) -> None:
+    page, errors = open_page(browser, run_folder / "load.html")
+    assert errors == []
+    assert page.locator("svg").count() >= 3  # latency, start and series plots (matplotlib)
+    assert page.locator("svg text", has_text="percentile").count() >= 1
     page.close()
 
 

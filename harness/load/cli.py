@@ -15,9 +15,10 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit
 
-__all__ = ["PROFILES", "add_arguments", "run"]
+__all__ = ["PROFILES", "add_arguments", "run", "run_locust"]
 
 LOCUSTFILES = Path(__file__).resolve().parents[2] / "locustfiles"
 PROFILES = ("stream", "llm", "broadcast", "reconnect")
@@ -41,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return run_locust(args)
+
+
+def run_locust(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
+    """The run behind ``sse-harness load``; ``stdout`` takes Locust's console output (``check``
+    sends it to stderr, so that ``--json`` leaves stdout to the JSON report)."""
     locustfile = LOCUSTFILES / f"{args.profile}.py"
     if not locustfile.exists():
         print(f"sse-harness load: no {locustfile} (run from a source checkout)", file=sys.stderr)
@@ -69,4 +76,8 @@ def run(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         if args.report_dir is not None:
             command += ["--sse-report-dir", str(args.report_dir)]
-        return subprocess.run(command, check=False).returncode
+        if stdout is None:
+            return subprocess.run(command, check=False).returncode
+        done = subprocess.run(command, check=False, stdout=subprocess.PIPE, text=True)
+        stdout.write(done.stdout)
+        return done.returncode
