@@ -44,7 +44,11 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that say what to request; shared by check and the pytest plugin's docs."""
     parser.add_argument("url", nargs="?", help="SSE endpoint (default: embedded reference server)")
     parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
-    parser.add_argument("--body", help="request body, e.g. JSON for POST; @FILE reads a file")
+    parser.add_argument(
+        "--body",
+        help="request body, e.g. JSON for POST; @FILE reads a file. Sent as application/json"
+        " unless a --header sets Content-Type",
+    )
     parser.add_argument(
         "--header",
         action="append",
@@ -112,13 +116,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def target_from_args(args: argparse.Namespace, url: str) -> Target:
     body: bytes | None = None
+    headers = list(args.header)
     if args.body is not None:
         body = Path(args.body[1:]).read_bytes() if args.body.startswith("@") else args.body.encode()
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            headers.append(("Content-Type", "application/json"))  # as the load user sends it
     return Target(
         url=url,
         method=args.method.upper(),
         body=body,
-        headers=tuple(args.header),
+        headers=tuple(headers),
         resumable=args.resumable,
         contract=args.contract,
     )

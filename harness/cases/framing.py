@@ -22,7 +22,21 @@ def _name(violation: Violation) -> bytes:
     return violation.excerpt.split(b":", 1)[0]
 
 
+def not_a_stream(cap: Capture) -> Finding | None:
+    """The grammar of a body is judged only when the response claims to be an event stream;
+    a 422 JSON body or an HTML page is already FAILED by server.status.1 / server.headers.1."""
+    if cap.status == 200 and cap.media_type == "text/event-stream":
+        return None
+    return Finding(
+        f"not an event stream (status {cap.status}, Content-Type {cap.content_type!r}):"
+        " grammar not judged",
+        None,
+    )
+
+
 def _judge(cap: Capture, owned: list[Violation], ok_text: str, breach_text: str) -> Finding:
+    if (other := not_a_stream(cap)) is not None:
+        return other
     if not cap.chunks:
         return Finding(f"no body received ({cap.end}{': ' + cap.error if cap.error else ''})", None)
     if not owned:
@@ -88,8 +102,6 @@ async def final_blank_line(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if cap.end == "window":
         return Finding("the stream was still open when the window ended: close not observed", None)
-    if not cap.chunks:
-        return Finding(f"no body received ({cap.end})", None)
     return _judge(
         cap, _owned(cap, "S-07"), "the stream ended on a blank line", "stream ended mid-block"
     )
@@ -120,6 +132,8 @@ async def event_types(ctx: Context) -> Finding:
 @case("server.framing.10", "Data sent is dispatched: blank lines end the events", ["S-07"])
 async def data_dispatched(ctx: Context) -> Finding:
     cap = await ctx.stream()
+    if (other := not_a_stream(cap)) is not None:
+        return other
     if not cap.body:
         return Finding(f"no body received ({cap.end})", None)
     if cap.events:
