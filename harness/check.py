@@ -24,7 +24,14 @@ from typing import Any
 from harness.cases.context import Target
 from harness.probe import Window
 
-__all__ = ["DEFAULT_PATH", "add_arguments", "parse_header", "run", "target_from_args"]
+__all__ = [
+    "DEFAULT_PATH",
+    "add_arguments",
+    "parse_header",
+    "reachable",
+    "run",
+    "target_from_args",
+]
 
 #: The reference server's stream that ``check`` grades when no URL is given: short enough to see
 #: it close (so end-of-stream cases get a verdict) and resumable (so resume cases run).
@@ -140,8 +147,12 @@ def _reference_server() -> Iterator[str]:
         yield base
 
 
+def reachable(url: str, timeout: float = 10.0) -> str | None:
+    """None when ``url`` answers HTTP at all (any status); else a one-line cause."""
+    return asyncio.run(_reachable(Target(url), timeout))
+
+
 async def _reachable(target: Target, timeout: float) -> str | None:
-    """None when the target answers HTTP at all; else a one-line cause."""
     import aiohttp
 
     try:

@@ -120,3 +120,22 @@ def test_report_without_json_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFix
 def test_no_command_prints_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "check" in capsys.readouterr().out
+
+
+def test_load_against_a_refused_target_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["load", f"http://127.0.0.1:{port}/stream", "-t", "2s"]) == 2
+    assert "cannot connect" in one_line_error(capsys)
+
+
+def test_clients_json_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--clients", "harness", "--cases", "client.lines.1", "--report-dir", str(tmp_path)]
+    assert main(["clients", *args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(r["client"], r["case"], r["outcome"]) for r in data["results"]] == [
+        ("harness", "client.lines.1", "OK")
+    ]

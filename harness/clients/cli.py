@@ -57,6 +57,9 @@ def register(
         help="runners per client working side by side (default 1, the calmest for timing cases)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress")
+    parser.add_argument(
+        "--json", action="store_true", help="print clients.json on stdout instead of the tables"
+    )
     parser.set_defaults(run=_run)
     return parser
 
@@ -72,11 +75,17 @@ def _run(args: argparse.Namespace) -> int:
 
     names = [n.strip() for n in args.clients.split(",") if n.strip()] if args.clients else None
     try:
-        progress = None if args.quiet else _progress
+        progress = None if args.quiet or args.json else _progress
         result = run_matrix(names, args.cases, args.report_dir, progress, args.jobs)
     except ValueError as exc:
         print(f"sse-harness clients: {exc}", file=sys.stderr)
         return 2
+    harness = [c for c in result.columns if c.spec.name == "harness"]
+    regressions = (Outcome.FAILED, Outcome.NON_STRICT, Outcome.ERROR)
+    code = 1 if harness and any(r.outcome in regressions for r in harness[0].results) else 0
+    if args.json:
+        print((args.report_dir / "clients.json").read_text(encoding="utf-8"), end="")
+        return code
     outcomes = [o.value for o in Outcome]
     print(f"\n{'client':20} {'version':28} " + " ".join(f"{o:>13}" for o in outcomes))
     for column in result.columns:
@@ -86,9 +95,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{column.spec.name:20} {version:28} " + " ".join(f"{counts[o]:>13}" for o in outcomes)
         )
     print(f"\n{len(result.cases)} cases, {result.duration:.1f} s; reports in {args.report_dir}")
-    harness = [c for c in result.columns if c.spec.name == "harness"]
-    regressions = (Outcome.FAILED, Outcome.NON_STRICT, Outcome.ERROR)
-    return 1 if harness and any(r.outcome in regressions for r in harness[0].results) else 0
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import contextlib
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -34,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-t", "--run-time", default="10s", help="run time, Locust syntax (10s)")
     parser.add_argument("--report-dir", type=Path, help="default: reports/<time>/")
     parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print load.json on stdout (Locust's console output goes to stderr)",
+    )
+    parser.add_argument(
         "--locust",
         default="",
         metavar="ARGS",
@@ -42,7 +48,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_locust(args)
+    from harness.check import reachable
+
+    if args.url and (problem := reachable(args.url)):
+        print(f"sse-harness load: {problem}", file=sys.stderr)
+        return 2
+    if not args.json:
+        return run_locust(args)
+    if args.report_dir is None:
+        args.report_dir = Path("reports") / time.strftime("%Y%m%d-%H%M%S")
+    code = run_locust(args, stdout=sys.stderr)
+    report = args.report_dir / "load.json"
+    if report.is_file():
+        print(report.read_text(encoding="utf-8"), end="")
+    return code
 
 
 def run_locust(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
