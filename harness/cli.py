@@ -1,13 +1,13 @@
 """The ``sse-harness`` command: one subcommand per instrument.
 
-Each subcommand is registered by a ``_add_<name>`` function that adds its parser and sets
-``run`` (a function of the parsed arguments returning the exit code); heavy imports happen inside
-``run``, so ``sse-harness --help`` stays fast.
+Each subcommand's module adds its options and sets ``run`` (parsed arguments in, exit code out);
+heavy imports happen inside ``run``, so ``sse-harness --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,59 +17,33 @@ from harness import __version__
 __all__ = ["build_parser", "main"]
 
 
-def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from reference_server import cli
+#: (name, module, help) of the subcommands whose module offers ``add_arguments(parser)`` and
+#: ``run(args) -> int``; the module's ``DESCRIPTION`` or docstring is the command's description.
+_COMMANDS = (
+    ("check", "harness.check", "grade an SSE endpoint against the standard, then load it"),
+    ("load", "harness.load.cli", "bounded headless Locust run (default: the reference server)"),
+    ("gate", "harness.gate", "CI verdict on a load report, against thresholds and a baseline"),
+    ("serve", "reference_server.cli", "run the reference SSE server"),
+)
 
+
+def _add(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
+    _, module_name, summary = next(c for c in _COMMANDS if c[0] == name)
+    module = importlib.import_module(module_name)
     parser = commands.add_parser(
-        "serve", help="run the reference SSE server", description=cli.DESCRIPTION
-    )
-    cli.add_arguments(parser)
-    parser.set_defaults(run=cli.run)
-
-
-def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness import check
-
-    parser = commands.add_parser(
-        "check",
-        help="grade an SSE endpoint against the standard (default: the reference server)",
-        description=check.__doc__,
+        name,
+        help=summary,
+        description=getattr(module, "DESCRIPTION", module.__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_arguments(parser)
-    parser.set_defaults(run=check.run)
+    module.add_arguments(parser)
+    parser.set_defaults(run=module.run)
 
 
 def _add_clients(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from harness.clients import cli
 
     cli.register(commands)
-
-
-def _add_gate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness import gate
-
-    parser = commands.add_parser(
-        "gate",
-        help="CI verdict on a load report, against thresholds and a baseline",
-        description=gate.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    gate.add_arguments(parser)
-    parser.set_defaults(run=gate.run)
-
-
-def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness.load import cli
-
-    parser = commands.add_parser(
-        "load",
-        help="bounded headless Locust run (default: the reference server)",
-        description=cli.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    cli.add_arguments(parser)
-    parser.set_defaults(run=cli.run)
 
 
 def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,12 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _add_check(commands)
-    _add_load(commands)
+    _add(commands, "check")
+    _add(commands, "load")
     _add_clients(commands)
-    _add_gate(commands)
+    _add(commands, "gate")
     _add_report(commands)
-    _add_serve(commands)
+    _add(commands, "serve")
     return parser
 
 
