@@ -63,6 +63,34 @@ async def fragile(request: web.Request) -> web.StreamResponse:
     return await stream(request, b"id: 1\ndata: x\n\n")
 
 
+def limited(answer_over_limit: int | None, limit: int = 10):  # type: ignore[no-untyped-def]
+    """A stream endpoint that holds ``limit`` streams; beyond that it answers the given status,
+    or, with None, drops the connection without a word."""
+    open_streams: set[web.StreamResponse] = set()
+    done = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if len(open_streams) >= limit:
+            if answer_over_limit is None:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            return web.Response(status=answer_over_limit, text="over capacity")
+        response = web.StreamResponse(headers=SSE)
+        open_streams.add(response)
+        try:
+            await response.prepare(request)
+            await response.write(b"data: x\n\n")
+            await asyncio.wait_for(done.wait(), 5)  # held open, as a real stream
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            open_streams.discard(response)
+        return response
+
+    return handler
+
+
 async def lossy_contract(request: web.Request) -> web.StreamResponse:
     """A scripting contract over a careless stack: it writes each event as one ``data:`` line
     (no splitting of multi-line data), eats leading spaces, drops id, event and retry fields,
@@ -91,6 +119,8 @@ async def base(serve_aiohttp: Callable[[web.Application], Awaitable[str]]) -> st
         "/no-blank-lines": no_blank_lines,
         "/cors": cors_without_last_event_id,
         "/fragile": fragile,
+        "/limited-reset": limited(None),
+        "/limited-503": limited(503),
     }.items():
         app.router.add_route("*", path, handler)
     app.router.add_route("*", "/lossy/{tail:.*}", lossy_contract)
@@ -156,3 +186,12 @@ async def test_a_careless_stack_fails_every_script_it_breaks(base: str) -> None:
 async def test_unreachable_target_is_graded_not_raised() -> None:
     found = await outcomes("http://127.0.0.1:9/stream", "server.status.1,server.headers.1")
     assert found == {"server.status.1": "FAILED", "server.headers.1": "FAILED"}
+
+
+async def test_capacity_refused_by_reset_is_non_strict_and_by_503_ok(base: str) -> None:
+    reset = await outcomes(base + "/limited-reset", "server.capacity.1")
+    unavailable = await outcomes(base + "/limited-503", "server.capacity.1")
+    assert (reset, unavailable) == (
+        {"server.capacity.1": "NON-STRICT"},
+        {"server.capacity.1": "OK"},
+    )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+
+import aiohttp
+
 from harness.cases.context import Context
 from harness.cases.headers import header_excerpt
 from harness.cases.model import Finding, case
@@ -90,3 +95,51 @@ async def redirects(ctx: Context) -> Finding:
         return Finding("no redirect")
     chain = " -> ".join(f"{status} {url}" for status, url in cap.redirects)
     return Finding(f"redirected: {chain}; clients follow, but reconnect to the original URL", None)
+
+
+#: Concurrent streams the capacity case opens: enough to meet a small connection limit, few
+#: enough to stay a probe rather than a load test.
+CAPACITY_STREAMS = 100
+
+
+@case(
+    "server.capacity.1",
+    f"Under {CAPACITY_STREAMS} concurrent streams, a refusal is a 5xx, not a reset or a hang",
+    ["S-14"],
+    timeout=60.0,
+)
+async def capacity(ctx: Context) -> Finding:
+    """A 5xx stops a conforming client; a reset or a timeout makes it reconnect, which is the
+    retry storm an overloaded server least needs."""
+    timeout = ctx.window.header_timeout
+
+    async def open_one() -> aiohttp.ClientResponse | str:
+        try:
+            return await asyncio.wait_for(
+                ctx.session.request(
+                    ctx.target.method,
+                    ctx.target.url,
+                    headers=ctx.target.request_headers(),
+                    data=ctx.target.body,
+                ),
+                timeout,
+            )
+        except TimeoutError:
+            return f"no answer within {timeout:.0f} s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return type(exc).__name__
+
+    answers = await asyncio.gather(*(open_one() for _ in range(CAPACITY_STREAMS)))
+    for answer in answers:
+        if isinstance(answer, aiohttp.ClientResponse):
+            answer.close()
+    seen = Counter(a.status if isinstance(a, aiohttp.ClientResponse) else a for a in answers)
+    refused = {k: n for k, n in seen.items() if k != 200}
+    if not refused:
+        return Finding(f"all {CAPACITY_STREAMS} streams answered 200: no capacity limit reached")
+    clean = all(isinstance(k, int) and k >= 500 for k in refused)
+    return Finding(
+        f"{seen.get(200, 0)} of {CAPACITY_STREAMS} answered 200; refused: {dict(refused)}"
+        + ("" if clean else ": clients reconnect at once after anything but an HTTP error"),
+        clean,
+    )

@@ -26,20 +26,27 @@ CYCLES = 50
 
 
 async def _open_and_abandon(ctx: Context) -> str | None:
-    """Open the target's stream, read its first chunk, then drop the connection."""
+    """Open the target's stream, read its first chunk, then drop the connection.
+
+    None when the response names no stream, or the target dropped the connection itself (that
+    stream then never started, so there is no generator to watch).
+    """
     timeout = aiohttp.ClientTimeout(total=ctx.window.header_timeout)
-    async with ctx.session.request(
-        ctx.target.method,
-        ctx.target.url,
-        headers=ctx.target.request_headers(),
-        data=ctx.target.body,
-        timeout=timeout,
-    ) as response:
-        stream_id = response.headers.get(STREAM_ID_HEADER)
-        if response.status == 200:
-            await response.content.readany()
-        response.close()  # abandon: no more reads, the socket goes away
-        return stream_id
+    try:
+        async with ctx.session.request(
+            ctx.target.method,
+            ctx.target.url,
+            headers=ctx.target.request_headers(),
+            data=ctx.target.body,
+            timeout=timeout,
+        ) as response:
+            stream_id = response.headers.get(STREAM_ID_HEADER)
+            if response.status == 200:
+                await response.content.readany()
+            response.close()  # abandon: no more reads, the socket goes away
+            return stream_id
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return None
 
 
 async def _settle(ctx: Context, stream_id: str) -> dict[str, Any] | None:
@@ -62,7 +69,9 @@ async def generator_stops(ctx: Context) -> Finding:
     stream_id = await _open_and_abandon(ctx)
     if stream_id is None:
         return Finding(
-            f"the response carries no {STREAM_ID_HEADER}: this endpoint is not observed", None
+            f"no {STREAM_ID_HEADER} (none on the response, or the connection failed):"
+            " this endpoint is not observed",
+            None,
         )
     left = time.monotonic()
     record = await _settle(ctx, stream_id)
@@ -98,7 +107,11 @@ async def no_leak(ctx: Context) -> Finding:
     ids = await asyncio.gather(*(_open_and_abandon(ctx) for _ in range(CYCLES)))
     observed = [i for i in ids if i is not None]
     if not observed:
-        return Finding(f"the responses carry no {STREAM_ID_HEADER}: not observed", None)
+        return Finding(
+            f"no {STREAM_ID_HEADER} on any of {CYCLES} responses (or their connections failed):"
+            " not observed",
+            None,
+        )
     records = await asyncio.gather(*(_settle(ctx, i) for i in observed))
     running = [
         i
