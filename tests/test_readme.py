@@ -170,3 +170,14 @@ def test_ci_recipe_and_inline_commands_parse() -> None:
         argv = shlex.split(command.replace("<time>", "x").replace("[URL]", ""))[1:]
         argv = [a for a in argv if not a.startswith("[")]
         parser.parse_args(argv)  # exits 2 (SystemExit) on an option the code does not have
+
+
+def test_the_counts_the_readme_quotes_are_the_code_s() -> None:
+    from harness.cases import load_catalog
+    from harness.clients.catalog import CASES
+    from reference_server.faults import FAULTS
+
+    text = " ".join(README.split())
+    assert f"{len(load_catalog())} numbered cases" in text
+    assert f"{len(CASES)} tricky streams" in text
+    assert f"{len(FAULTS)} named faults" in text
