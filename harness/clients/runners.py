@@ -48,6 +48,8 @@ class Runner(ABC):
         self.wake: asyncio.Event | None = None
         self.current_run = 0
         self._stderr = bytearray()
+        self._process: asyncio.subprocess.Process | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def push(self, record: Record) -> None:
         self.records.put_nowait(record)
@@ -72,9 +74,13 @@ class Runner(ABC):
     @abstractmethod
     async def send(self, command: dict[str, Any]) -> None: ...
 
-    @abstractmethod
     async def close(self) -> None:
         """Kill the runner (and whatever it started) and free what it holds."""
+        if self._process is not None:
+            await _kill_group(self._process)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _hello(self) -> None:
         try:
@@ -113,8 +119,6 @@ class PipeRunner(Runner):
         super().__init__(spec)
         self.argv = argv
         self.cwd = cwd
-        self._process: asyncio.subprocess.Process | None = None
-        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         try:
@@ -152,13 +156,6 @@ class PipeRunner(Runner):
             self._process.stdin.write(json.dumps(command).encode() + b"\n")
             await self._process.stdin.drain()
 
-    async def close(self) -> None:
-        if self._process is not None:
-            await _kill_group(self._process)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
 
 class PageRunner(Runner):
     """A browser on the runner page, talking over the fuzzing server's control channel."""
@@ -171,9 +168,7 @@ class PageRunner(Runner):
         # A fresh channel per page, so a dying page can never take a command meant for the next.
         self.column = f"{spec.name}-{next(_pages)}"
         self._commands: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._process: asyncio.subprocess.Process | None = None
         self._profile: Path | None = None
-        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         path = browser.executable(self.spec)
@@ -215,11 +210,7 @@ class PageRunner(Runner):
         self._commands.put_nowait(command)
 
     async def close(self) -> None:
-        if self._process is not None:
-            await _kill_group(self._process)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await super().close()
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
 
