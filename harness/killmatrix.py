@@ -79,7 +79,9 @@ async def run_kill_matrix(
         async with gate:
             return await _one(base, fault, window)
 
-    clean, *runs = await asyncio.gather(guarded(None), *(guarded(f) for f in faults))
+    # The clean run goes alone: its timing cases must not share the machine with fault runs.
+    clean = await _one(base, None, window)
+    runs = await asyncio.gather(*(guarded(f) for f in faults))
     rows = []
     for fault, run in zip(faults, runs, strict=True):
         caught = catches(run, fault["rule"])
