@@ -17,7 +17,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,10 +171,6 @@ async def _reachable(target: Target, timeout: float) -> str | None:
         return f"cannot reach {target.url}: {type(exc).__name__}: {exc}"
 
 
-def _default_report_dir() -> Path:
-    return Path("reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
 def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         if args.url:
@@ -198,8 +193,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"sse-harness check: {problem}", file=sys.stderr)
             return EXIT_USAGE
         report = _run_with_progress(target, args, window)
-        directory = args.report_dir or _default_report_dir()
         from harness.report import write_conformance
+        from harness.report.pages import new_run_folder
+
+        directory = args.report_dir or new_run_folder()
 
         paths = write_conformance(report, directory)
         load_code = _load_probe(target, args, directory) if args.load_users > 0 else EXIT_OK

@@ -14,7 +14,6 @@ import contextlib
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -56,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         return run_locust(args)
     if args.report_dir is None:
-        args.report_dir = Path("reports") / time.strftime("%Y%m%d-%H%M%S")
+        from harness.report.pages import new_run_folder
+
+        args.report_dir = new_run_folder()
     code = run_locust(args, stdout=sys.stderr)
     report = args.report_dir / "load.json"
     if report.is_file():

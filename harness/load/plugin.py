@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -139,8 +138,9 @@ class LoadRun:
         verdict = evaluate(report, self._thresholds())
         report["gate"] = verdict.as_json()
         from harness.report.load import write_load
+        from harness.report.pages import new_run_folder
 
-        directory = Path(self.options.sse_report_dir or _default_report_dir())
+        directory = Path(self.options.sse_report_dir or new_run_folder())
         paths = write_load(report, directory)
         for finding in verdict.breaches:
             logger.error("sse-harness gate breach: %s", finding.message)
@@ -194,10 +194,6 @@ def totals(metrics: Metrics) -> dict[str, Any]:
     """Counters and histogram counts: what a worker logs, and what tests compare."""
     counts = {f"{name}_count": h.count for name, h in metrics.histograms.items()}
     return {**{k: v for k, v in metrics.counters.items() if v}, **counts}
-
-
-def _default_report_dir() -> Path:
-    return Path("reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def install(defaults: Defaults) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PAGES", "publish"]
+__all__ = ["PAGES", "new_run_folder", "publish"]
 
 Renderer = Callable[[dict[str, Any], list[tuple[str, str]], str], str]
 
@@ -41,6 +42,11 @@ PAGES: list[tuple[str, str, str, Renderer]] = [
     ("Load", "load.json", "load.html", _load),
     ("Clients", "clients.json", "clients.html", _clients),
 ]
+
+
+def new_run_folder() -> Path:
+    """``reports/<time>/``: where a run writes when no folder is named (not created here)."""
+    return Path("reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def publish(directory: Path) -> list[Path]:
