@@ -94,11 +94,6 @@ class Capture:
     def content_encoding(self) -> str:
         return self.headers.get("Content-Encoding", "").strip().lower()
 
-    @property
-    def ended_cleanly(self) -> bool:
-        """The target closed the body on its own, with nothing cut off."""
-        return self.end == "closed"
-
 
 def _decompressor(encoding: str) -> zlib._Decompress | None:
     if encoding in ("gzip", "x-gzip"):

@@ -12,7 +12,8 @@ from hypothesis import given, note, seed
 from hypothesis import strategies as st
 
 from harness.cases.context import Context, Target
-from harness.cases.lifecycle import STOP_BOUND_S, STREAM_ID_HEADER
+from harness.cases.lifecycle import STOP_BOUND_S
+from harness.contract import STREAM_ID_HEADER
 from harness.probe import Capture, Window, capture
 
 from .conftest import SEED

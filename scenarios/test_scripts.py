@@ -7,16 +7,15 @@ and compares what a conforming client dispatches with what the standard says it 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import aiohttp
 from hypothesis import given, note, seed
 from hypothesis import strategies as st
 
-from harness.cases.context import Target
+from harness.cases.context import Context, Target
 from harness.cases.scripted import expected_events
-from harness.probe import Capture, Window, capture
+from harness.probe import Capture
 
 from .conftest import SEED
 
@@ -45,14 +44,7 @@ eols = st.sampled_from(["\n", "\r\n", "\r"])
 
 async def play(target: Target, steps: list[dict[str, Any]], eol: str) -> Capture:
     async with aiohttp.ClientSession(auto_decompress=False) as session:
-        return await capture(
-            session,
-            target.contract_base + "/_script",
-            method="POST",
-            headers=target.request_headers({"Content-Type": "application/json"}),
-            body=json.dumps({"eol": eol, "steps": steps}).encode(),
-            window=Window(max_events=len(steps) + 1, max_seconds=10.0),
-        )
+        return await Context(target, session).script("generated", steps, eol)
 
 
 def schedule(steps: list[dict[str, Any]]) -> list[float]:

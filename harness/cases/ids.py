@@ -13,6 +13,11 @@ from harness.probe import Capture, Window
 RESUME_EVENTS = 5
 
 
+def _one_answer(ctx: Context) -> Window:
+    """A window for an exchange that only needs the answer and at most one event."""
+    return Window(max_events=1, max_seconds=min(ctx.window.max_seconds, 3.0))
+
+
 def _ids(cap: Capture) -> list[str]:
     """The non-empty ids the events' own blocks carried, in order (repeats kept)."""
     return [e.id_field for e in cap.events if e.id_field]
@@ -88,9 +93,8 @@ async def resume_exact(ctx: Context) -> Finding:
     ["S-18"],
 )
 async def resume_unknown(ctx: Context) -> Finding:
-    window = Window(max_events=1, max_seconds=min(ctx.window.max_seconds, 3.0))
     bogus = "no-such-id-\u2603"
-    cap = await ctx.fetch("resume:bogus", headers={"Last-Event-ID": bogus}, window=window)
+    cap = await ctx.fetch("resume:bogus", headers={"Last-Event-ID": bogus}, window=_one_answer(ctx))
     if cap.status is None:
         return Finding(f"no answer to Last-Event-ID {bogus!r}: {cap.end}: {cap.error}", False)
     ok = cap.status < 500
@@ -108,8 +112,9 @@ async def after_end(ctx: Context) -> Finding:
     if first.end != "closed":
         return Finding(f"the stream did not end within the window ({first.end})", None)
     last = first.last_event_id
-    window = Window(max_events=1, max_seconds=min(ctx.window.max_seconds, 3.0))
-    cap = await ctx.fetch("resume:after-end", headers={"Last-Event-ID": last}, window=window)
+    cap = await ctx.fetch(
+        "resume:after-end", headers={"Last-Event-ID": last}, window=_one_answer(ctx)
+    )
     if cap.status == 204:
         return Finding(f"reconnect with Last-Event-ID {last!r} answered 204: clients stop")
     return Finding(

@@ -15,8 +15,8 @@ import aiohttp
 
 from harness.cases.context import Context
 from harness.cases.model import Finding, Need, case
+from harness.contract import STREAM_ID_HEADER
 
-STREAM_ID_HEADER = "X-SSE-Stream-Id"
 #: A generator must stop within this long after its client left (issue: 1 s).
 STOP_BOUND_S = 1.0
 #: How long to keep asking the target before concluding a generator still runs.
