@@ -22,11 +22,11 @@ from typing import Any
 
 from harness.cases.context import Target
 from harness.probe import Window
+from harness.request_args import parse_header, read_body
 
 __all__ = [
     "DEFAULT_PATH",
     "add_arguments",
-    "parse_header",
     "reachable",
     "run",
     "target_from_args",
@@ -37,13 +37,6 @@ __all__ = [
 DEFAULT_PATH = "/counter?count=40&interval_ms=50"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def parse_header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME:VALUE, got {text!r}")
-    return name.strip(), value.strip()
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +117,7 @@ def target_from_args(args: argparse.Namespace, url: str) -> Target:
     body: bytes | None = None
     headers = list(args.header)
     if args.body is not None:
-        body = Path(args.body[1:]).read_bytes() if args.body.startswith("@") else args.body.encode()
+        body = read_body(args.body)
         if not any(name.lower() == "content-type" for name, _ in headers):
             headers.append(("Content-Type", "application/json"))  # as the load user sends it
     return Target(

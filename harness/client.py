@@ -47,7 +47,15 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from harness.stream import DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, Event, Parser, StreamLimitError
+from harness.stream import (
+    DEFAULT_MAX_EVENT,
+    DEFAULT_MAX_LINE,
+    EVENT_STREAM,
+    Event,
+    Parser,
+    StreamLimitError,
+    media_type,
+)
 
 __all__ = [
     "ConnectionTrace",
@@ -70,7 +78,6 @@ DEFAULT_RETRY_MS: Final = 3000  # C-H9: "a few seconds"
 DEFAULT_TIMEOUT_S: Final = 60.0
 DEFAULT_MAX_RECONNECTS: Final = 10
 DEFAULT_TRACE_LIMIT: Final = 100_000
-_EVENT_STREAM: Final = "text/event-stream"
 # aiohttp's total timer may fire a hair before the deadline (loop clock resolution); treat that as
 # the deadline so it is reported as SSETimeoutError rather than as a network error.
 _DEADLINE_SLACK_S: Final = 1e-3
@@ -100,7 +107,7 @@ class SSEContentTypeError(SSEError):
     """The Content-Type essence was not ``text/event-stream`` (C-H4); ``None`` when missing."""
 
     def __init__(self, content_type: str | None, url: str | None = None) -> None:
-        super().__init__(f"Content-Type {content_type!r} is not {_EVENT_STREAM} (from {url})")
+        super().__init__(f"Content-Type {content_type!r} is not {EVENT_STREAM} (from {url})")
         self.content_type = content_type
         self.url = url
 
@@ -255,13 +262,6 @@ class Trace:
 # -- the source -----------------------------------------------------------------------------------
 
 
-def _is_event_stream(content_type: str | None) -> bool:
-    """C-H4: compare the MIME essence only, case-insensitively; parameters are irrelevant."""
-    if content_type is None:
-        return False
-    return content_type.partition(";")[0].strip().lower() == _EVENT_STREAM
-
-
 class EventSource:
     """An EventSource (WHATWG 9.2) as an async iterator of :class:`harness.stream.Event`.
 
@@ -313,7 +313,7 @@ class EventSource:
         self.on_open = on_open
         self.trace = Trace(limit=trace_limit)
         self._headers: CIMultiDict[str] = CIMultiDict(
-            {"Accept": _EVENT_STREAM, "Cache-Control": "no-cache"}  # C-R2, C-R3
+            {"Accept": EVENT_STREAM, "Cache-Control": "no-cache"}  # C-R2, C-R3
         )
         if headers:
             for name, value in headers.items():
@@ -548,7 +548,7 @@ class EventSource:
         conn.content_type = content_type = response.headers.get("Content-Type")
         if response.status != 200:  # C-H3
             raise SSEStatusError(response.status, response.reason, conn.url)
-        if not _is_event_stream(content_type):  # C-H4
+        if media_type(content_type) != EVENT_STREAM:  # C-H4
             raise SSEContentTypeError(content_type, conn.url)
         if self.on_open is not None:  # C-H5: announced before the body is read
             self.on_open(conn)

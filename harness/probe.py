@@ -19,7 +19,7 @@ from typing import Literal
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from harness.stream import Event, Parser, StreamLimitError, Violation
+from harness.stream import Event, Parser, StreamLimitError, Violation, media_type
 
 __all__ = ["Capture", "Chunk", "TimedEvent", "Window", "capture"]
 
@@ -87,8 +87,7 @@ class Capture:
 
     @property
     def media_type(self) -> str:
-        """The essence of Content-Type: type/subtype, lowercased, parameters dropped."""
-        return self.content_type.split(";", 1)[0].strip().lower()
+        return media_type(self.content_type)
 
     @property
     def content_encoding(self) -> str:

@@ -65,7 +65,8 @@ def sse_reference_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sse_target(request: pytest.FixtureRequest) -> Target:
     from harness.cases.context import Target
-    from harness.check import DEFAULT_PATH, parse_header, target_from_args
+    from harness.check import DEFAULT_PATH, target_from_args
+    from harness.request_args import parse_header
 
     option = request.config.getoption
     url = option("--sse-url")
@@ -73,9 +74,9 @@ def sse_target(request: pytest.FixtureRequest) -> Target:
         base = request.getfixturevalue("sse_reference_server")
         return Target(base + DEFAULT_PATH, resumable=True)
     try:
-        headers = [parse_header(h) for h in option("--sse-header")]
+        headers = [parse_header(h, "--sse-header") for h in option("--sse-header")]
     except argparse.ArgumentTypeError as exc:
-        raise pytest.UsageError(f"--sse-header: {exc}") from exc
+        raise pytest.UsageError(str(exc)) from exc
     args = argparse.Namespace(
         method=option("--sse-method"),
         body=option("--sse-body"),

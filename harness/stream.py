@@ -25,12 +25,14 @@ from typing import NoReturn
 __all__ = [
     "DEFAULT_MAX_EVENT",
     "DEFAULT_MAX_LINE",
+    "EVENT_STREAM",
     "MAX_RETRY_MS",
     "Event",
     "Parser",
     "StreamLimitError",
     "Violation",
     "encode",
+    "media_type",
 ]
 
 DEFAULT_MAX_LINE = 1 << 20
@@ -42,6 +44,9 @@ DEFAULT_MAX_VIOLATIONS = 1000
 #: Python's ``int()`` refuses strings over 4300 digits, so the value is decided without it.
 MAX_RETRY_MS = 2**63 - 1
 _RETRY_EXACT_DIGITS = 18
+
+#: The media type of an event stream, what ``Accept`` asks for and ``Content-Type`` must be.
+EVENT_STREAM = "text/event-stream"
 
 _BOM = b"\xef\xbb\xbf"
 _EOL = re.compile(rb"\r\n|\r|\n")
@@ -391,6 +396,15 @@ def _retry_ms(digits: str) -> int:
 
 
 _EOLS = ("\n", "\r\n", "\r")
+
+
+def media_type(content_type: str | None) -> str:
+    """The essence of a Content-Type value: type/subtype, lowercased, parameters dropped.
+
+    A client compares only this with :data:`EVENT_STREAM` (C-H4): ``text/event-stream;`` and a
+    ``charset`` are fine, the body is UTF-8 whatever the parameters say.
+    """
+    return (content_type or "").partition(";")[0].strip().lower()
 
 
 def _line(name: str, value: str) -> str:

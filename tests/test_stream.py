@@ -12,6 +12,7 @@ from harness.stream import (
     StreamLimitError,
     Violation,
     encode,
+    media_type,
 )
 
 
@@ -485,3 +486,18 @@ def test_validate_reports_the_id_field_of_each_event() -> None:
     assert parser.id_fields == ["3", None, "3", ""]
     parser.feed(b"data: e\n\n")
     assert parser.id_fields == [None]
+
+
+@pytest.mark.parametrize(
+    ("value", "essence"),
+    [
+        ("text/event-stream", "text/event-stream"),
+        ("Text/Event-Stream; charset=windows-1252", "text/event-stream"),
+        (" text/event-stream ;", "text/event-stream"),
+        ("text/event-stream-bogus", "text/event-stream-bogus"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_media_type_is_the_content_type_essence(value: str | None, essence: str) -> None:
+    assert media_type(value) == essence

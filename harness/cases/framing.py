@@ -13,7 +13,7 @@ from harness.cases.context import Context
 from harness.cases.model import Finding, case
 from harness.outcome import Level
 from harness.probe import Capture
-from harness.stream import Violation
+from harness.stream import EVENT_STREAM, Violation
 
 _KNOWN = (b"data", b"event", b"id", b"retry")
 
@@ -25,7 +25,7 @@ def _name(violation: Violation) -> bytes:
 def not_a_stream(cap: Capture) -> Finding | None:
     """The grammar of a body is judged only when the response claims to be an event stream;
     a 422 JSON body or an HTML page is already FAILED by server.status.1 / server.headers.1."""
-    if cap.status == 200 and cap.media_type == "text/event-stream":
+    if cap.status == 200 and cap.media_type == EVENT_STREAM:
         return None
     return Finding(
         f"not an event stream (status {cap.status}, Content-Type {cap.content_type!r}):"

@@ -6,6 +6,7 @@ from harness.cases.context import Context
 from harness.cases.model import Finding, case
 from harness.outcome import Level
 from harness.probe import Capture
+from harness.stream import EVENT_STREAM
 
 COMPRESSIONS = ("gzip", "x-gzip", "deflate", "br", "zstd", "compress")
 
@@ -52,7 +53,7 @@ async def content_type(ctx: Context) -> Finding:
         return no_response(cap)
     if not cap.content_type:
         return Finding("no Content-Type header: clients fail the connection", False)
-    ok = cap.media_type == "text/event-stream"
+    ok = cap.media_type == EVENT_STREAM
     return Finding(
         f"Content-Type essence is {cap.media_type!r}"
         + ("" if ok else ": clients fail the connection"),

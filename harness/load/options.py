@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from harness.load.chat import chat_stamper
 from harness.load.session import StreamSpec
 from harness.load.stamps import STAMPERS, StamperFactory
+from harness.request_args import parse_header, read_body
 
 __all__ = ["DEFAULT_PATH", "Defaults", "add_arguments", "stream_spec"]
 
@@ -104,19 +104,6 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
     )
 
 
-def _body(text: str) -> bytes | None:
-    if not text:
-        return None
-    return Path(text[1:]).read_bytes() if text.startswith("@") else text.encode("utf-8")
-
-
-def _header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"--sse-header: expected NAME:VALUE, got {text!r}")
-    return name.strip(), value.strip()
-
-
 def _stamps(name: str, path: str) -> StamperFactory:
     if name != "chat":
         return STAMPERS[name]
@@ -131,8 +118,8 @@ def stream_spec(host: str, options: argparse.Namespace) -> StreamSpec:
     return StreamSpec(
         url=host.rstrip("/") + options.sse_path,
         method=options.sse_method.upper(),
-        body=_body(options.sse_body),
-        headers=tuple(_header(h) for h in options.sse_header if h.strip()),
+        body=read_body(options.sse_body) if options.sse_body else None,
+        headers=tuple(parse_header(h, "--sse-header") for h in options.sse_header if h.strip()),
         max_events=options.sse_max_events,
         max_seconds=options.sse_max_seconds,
         timeout_s=options.sse_timeout,

@@ -28,7 +28,7 @@ from harness.load.integrity import Sequence as IdSequence
 from harness.load.metrics import Metrics
 from harness.load.stamps import STAMPERS, StamperFactory
 from harness.load.transport import HTTPParseError, StreamConnection, Target
-from harness.stream import Event, Parser, StreamLimitError
+from harness.stream import EVENT_STREAM, Event, Parser, StreamLimitError, media_type
 
 __all__ = [
     "ENDS",
@@ -173,8 +173,8 @@ class _Reader:
             problem = BadStatus(connection.status)
         else:
             ctype = connection.header("content-type") or ""
-            if ctype.partition(";")[0].strip().lower() != "text/event-stream":
-                problem = NotAStream(f"Content-Type {ctype!r} is not text/event-stream")
+            if media_type(ctype) != EVENT_STREAM:
+                problem = NotAStream(f"Content-Type {ctype!r} is not {EVENT_STREAM}")
         self._connected(seconds, problem)
         if problem is not None:
             connection.close()
