@@ -1,72 +1,30 @@
-"""The ``sse-harness`` command: one subcommand per instrument.
+"""The ``sse-harness`` command: one subcommand per instrument, registered from one table.
 
-Each subcommand's module adds its options and sets ``run`` (parsed arguments in, exit code out);
-heavy imports happen inside ``run``, so ``sse-harness --help`` stays fast.
+Every subcommand is a module offering ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int`` (see :mod:`harness.commands`); those modules import only the standard
+library when loaded, so ``sse-harness --help`` answers without loading an instrument.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from harness import __version__
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
-
-#: (name, module, help) of the subcommands whose module offers ``add_arguments(parser)`` and
-#: ``run(args) -> int``; the module's ``DESCRIPTION`` or docstring is the command's description.
-_COMMANDS = (
-    ("check", "harness.check", "grade an SSE endpoint against the standard, then load it"),
-    ("load", "harness.load.cli", "bounded headless Locust run (default: the reference server)"),
-    ("gate", "harness.gate", "CI verdict on a load report, against thresholds and a baseline"),
-    ("serve", "reference_server.cli", "run the reference SSE server"),
+#: (name, module), in the order ``--help`` lists them.
+COMMANDS = (
+    ("check", "harness.commands.check"),
+    ("load", "harness.commands.load"),
+    ("clients", "harness.commands.clients"),
+    ("gate", "harness.commands.gate"),
+    ("report", "harness.commands.report"),
+    ("locustfiles", "harness.commands.locustfiles"),
+    ("serve", "reference_server.cli"),
 )
-
-
-def _add(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
-    _, module_name, summary = next(c for c in _COMMANDS if c[0] == name)
-    module = importlib.import_module(module_name)
-    parser = commands.add_parser(
-        name,
-        help=summary,
-        description=getattr(module, "DESCRIPTION", module.__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    module.add_arguments(parser)
-    parser.set_defaults(run=module.run)
-
-
-def _add_clients(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness.clients import cli
-
-    cli.register(commands)
-
-
-def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "report",
-        help="re-render a run folder's HTML pages from its JSON",
-        description="Render index.html, load.html and clients.html from the JSON reports in"
-        " DIRECTORY (exit 2 when there is none).",
-    )
-    parser.add_argument("directory", type=Path, help="a run folder, e.g. reports/20261121-1830")
-    parser.set_defaults(run=_report)
-
-
-def _report(args: argparse.Namespace) -> int:
-    from harness.report.pages import publish
-
-    pages = publish(args.directory) if args.directory.is_dir() else []
-    if not pages:
-        print(f"sse-harness report: no JSON report in {args.directory}", file=sys.stderr)
-        return 2
-    for page in pages:
-        print(page)
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,12 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _add(commands, "check")
-    _add(commands, "load")
-    _add_clients(commands)
-    _add(commands, "gate")
-    _add_report(commands)
-    _add(commands, "serve")
+    for name, module_name in COMMANDS:
+        module = importlib.import_module(module_name)
+        command = commands.add_parser(
+            name,
+            help=module.HELP,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     return parser
 
 

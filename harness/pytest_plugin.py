@@ -9,26 +9,29 @@ Fixtures:
     Base URL of the reference server, started once per session under real uvicorn on a free
     loopback port with short intervals, and stopped at the end.
 ``sse_target``
-    The :class:`harness.cases.context.Target` under test: ``--sse-url`` and friends, or, without
+    The :class:`harness.server.target.Target` under test: ``--sse-url`` and friends, or, without
     them, the reference server's resumable counter stream.
 ``sse_conformance``
     The conformance run of every case against ``sse_target`` (once per session), as the
     ``conformance.json`` dictionary; ``scenarios/`` turns each case into a test.
 
-Heavy imports happen inside the fixtures, so the plugin costs nothing to suites that don't use it.
+The conformance suite itself ships as ``harness.scenarios``: ``pytest --pyargs harness.scenarios
+--sse-url URL`` runs every case as a test, plus the hypothesis scenarios. Heavy imports happen
+inside the fixtures, so the plugin costs nothing to suites that don't use it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.request_args import parse_header
+
 if TYPE_CHECKING:
-    from harness.cases.context import Target
+    from harness.server.target import Target
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,9 +67,9 @@ def sse_reference_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sse_target(request: pytest.FixtureRequest) -> Target:
-    from harness.cases.context import Target
-    from harness.check import DEFAULT_PATH, target_from_args
-    from harness.request_args import parse_header
+    from harness.commands.check import DEFAULT_PATH
+    from harness.request_args import read_body
+    from harness.server.target import Target, request_target
 
     option = request.config.getoption
     url = option("--sse-url")
@@ -75,20 +78,21 @@ def sse_target(request: pytest.FixtureRequest) -> Target:
         return Target(base + DEFAULT_PATH, resumable=True)
     try:
         headers = [parse_header(h, "--sse-header") for h in option("--sse-header")]
-    except argparse.ArgumentTypeError as exc:
+        body = option("--sse-body")
+        return request_target(
+            url,
+            method=option("--sse-method"),
+            body=read_body(body) if body is not None else None,
+            headers=headers,
+            resumable=option("--sse-resumable"),
+            contract=option("--sse-contract"),
+        )
+    except (argparse.ArgumentTypeError, OSError) as exc:
         raise pytest.UsageError(str(exc)) from exc
-    args = argparse.Namespace(
-        method=option("--sse-method"),
-        body=option("--sse-body"),
-        header=headers,
-        resumable=option("--sse-resumable"),
-        contract=option("--sse-contract"),
-    )
-    return target_from_args(args, url)
 
 
 @pytest.fixture(scope="session")
 def sse_conformance(sse_target: Target) -> dict[str, Any]:
-    from harness.runner import run_cases
+    from harness.server.check import CheckOptions, run_check
 
-    return asyncio.run(run_cases(sse_target)).as_json()
+    return run_check(CheckOptions(target=sse_target, write=False)).report

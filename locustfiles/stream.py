@@ -7,7 +7,7 @@ Defaults to the reference server's counter (one small event a second, 60 per str
 ``--sse-max-events``, ``--sse-max-seconds``, ``--sse-report-dir`` ...) are Locust custom
 arguments: see ``locust -f locustfiles/stream.py --help``; they are also in the web UI and in
 the environment as ``LOCUST_SSE_*``. On quit, ``load.json`` and ``load.html`` are written and the
-run is gated against ``reports/thresholds.toml``.
+run is gated against the thresholds (see ``harness.load.gate``).
 """
 
 from harness.load.options import Defaults

@@ -1,5 +1,9 @@
-"""The command line of the reference server, shared by ``python -m reference_server`` and
-``sse-harness serve``: one set of flags, one way to run."""
+"""``sse-harness serve``: run the reference SSE server under uvicorn: the seeds' endpoints,
+conformance endpoints, the scripting contract and fault modes (``GET /faults`` lists them).
+
+Shared by ``python -m reference_server`` and ``sse-harness serve``: one set of flags, one way to
+run.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,9 @@ from collections.abc import Sequence
 
 from reference_server.settings import add_settings_arguments, settings_from_args
 
-__all__ = ["add_arguments", "main", "run"]
+__all__ = ["HELP", "add_arguments", "main", "run"]
 
-DESCRIPTION = (
-    "Run the sse-harness reference SSE server under uvicorn: the seeds' endpoints, conformance "
-    "endpoints, the scripting contract and fault modes (GET /faults lists them)."
-)
+HELP = "run the reference SSE server"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reference_server", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="python -m reference_server", description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))

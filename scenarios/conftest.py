@@ -35,7 +35,7 @@ def scripted(sse_target):  # type: ignore[no-untyped-def]
 
     import aiohttp
 
-    from harness.cases.context import Context
+    from harness.server.cases.context import Context
 
     async def probe() -> bool:
         async with aiohttp.ClientSession() as session:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.cases import load_catalog
+from harness.server.cases import load_catalog
 
 
 @pytest.mark.parametrize("case_id", list(load_catalog()))

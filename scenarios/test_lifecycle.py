@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, note, seed
 from hypothesis import strategies as st
 
-from harness.cases.context import Context, Target
-from harness.cases.lifecycle import STOP_BOUND_S
 from harness.contract import STREAM_ID_HEADER
-from harness.probe import Capture, Window, capture
+from harness.server.cases.context import Context
+from harness.server.cases.lifecycle import STOP_BOUND_S
+from harness.server.probe import Capture, Window, capture
+from harness.server.target import Target
 
 from .conftest import SEED
 

@@ -13,9 +13,10 @@ import aiohttp
 from hypothesis import given, note, seed
 from hypothesis import strategies as st
 
-from harness.cases.context import Context, Target
-from harness.cases.scripted import expected_events
-from harness.probe import Capture
+from harness.server.cases.context import Context
+from harness.server.cases.scripted import expected_events
+from harness.server.probe import Capture
+from harness.server.target import Target
 
 from .conftest import SEED
 

@@ -32,9 +32,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from harness.cases.context import Target
-from harness.probe import Window
-from harness.runner import ConformanceRun, run_cases
+from harness.server.probe import Window
+from harness.server.runner import ConformanceRun, run_cases
+from harness.server.target import Target
 from reference_server.app import create_app
 from reference_server.launch import serve_in_thread
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from harness import gate
+from harness.commands import gate as command
+from harness.load import gate
 from harness.load.metrics import Metrics
-from harness.report.load import load_report
+from harness.load.report import load_report
 
-ROOT = Path(__file__).resolve().parent.parent
-THRESHOLDS = ROOT / "reports" / "thresholds.toml"
+THRESHOLDS = gate.shipped_thresholds()
 
 
 def _report(
@@ -61,8 +61,8 @@ def _gate(
         _write(baseline, tmp_path / "base")
         argv += ["--baseline", str(tmp_path / "base" / "load.json")]
     parser = argparse.ArgumentParser()
-    gate.add_arguments(parser)
-    return gate.run(parser.parse_args(argv))
+    command.add_arguments(parser)
+    return command.run(parser.parse_args(argv))
 
 
 def test_report_has_the_contract_keys() -> None:
@@ -125,18 +125,47 @@ def test_baseline_regressions(
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
-    gate.add_arguments(parser)
-    assert gate.run(parser.parse_args([str(tmp_path / "missing.json")])) == 2
+    command.add_arguments(parser)
+    assert command.run(parser.parse_args([str(tmp_path / "missing.json")])) == 2
     typo = tmp_path / "typo.toml"
     typo.write_text("[load]\nlatncy_p99_ms = 5\n")
     _write(_report(), tmp_path / "run")
-    assert gate.run(parser.parse_args([str(tmp_path / "run"), "--thresholds", str(typo)])) == 2
+    assert command.run(parser.parse_args([str(tmp_path / "run"), "--thresholds", str(typo)])) == 2
     assert "unknown threshold 'latncy_p99_ms'" in capsys.readouterr().err
 
 
-def test_the_checked_in_thresholds_cover_the_issue_list() -> None:
+def test_the_shipped_thresholds_cover_the_issue_list() -> None:
     thresholds = gate.load_thresholds(THRESHOLDS)
     for key in ("ttfe_p99_ms", "gap_p99_ms", "lateness_p99_ms", "lost_events", "error_rate",
                 "calibration_p99_ms"):  # fmt: skip
         assert key in thresholds.limits
     assert thresholds.cpu_warning and (thresholds.warn_pct, thresholds.fail_pct) == (20, 50)
+
+
+def test_thresholds_are_found_in_order_and_recorded(tmp_path: Path) -> None:
+    """--thresholds FILE, else ./sse-harness.toml, else [tool.sse-harness] in ./pyproject.toml,
+    else the shipped file; the verdict records the source and every value it used."""
+    shipped = gate.resolve_thresholds(cwd=tmp_path)
+    assert shipped.source.startswith("shipped defaults") and "latency_p99_ms" in shipped.limits
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.sse-harness.load]\nlatency_p99_ms = 7.0\n'
+    )
+    from_pyproject = gate.resolve_thresholds(cwd=tmp_path)
+    assert from_pyproject.limits == {"latency_p99_ms": 7.0}
+    assert "[tool.sse-harness]" in from_pyproject.source
+    (tmp_path / "sse-harness.toml").write_text("[load]\nlatency_p99_ms = 3.0\n")
+    own = gate.resolve_thresholds(cwd=tmp_path)
+    assert own.limits == {"latency_p99_ms": 3.0} and own.source.endswith("sse-harness.toml")
+    explicit = gate.resolve_thresholds(THRESHOLDS, cwd=tmp_path)
+    assert explicit.limits == shipped.limits
+    verdict = gate.evaluate(_report(latency_ms=5.0), own)
+    assert [b.check for b in verdict.breaches] == ["latency_p99_ms"]
+    recorded = verdict.as_json()["thresholds"]
+    assert recorded["source"] == own.source
+    assert recorded["load"]["latency_p99_ms"] == 3.0 and recorded["load"]["min_events"] == 1
+
+
+def test_a_broken_user_file_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    (tmp_path / "sse-harness.toml").write_text("[load\n")
+    with pytest.raises(ValueError, match="sse-harness.toml"):
+        gate.resolve_thresholds(cwd=tmp_path)

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import web
 
-from harness.cases.context import Target
-from harness.probe import Window
-from harness.runner import run_cases
+from harness.server.probe import Window
+from harness.server.runner import run_cases
+from harness.server.target import Target
 
 SSE = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.killmatrix import SERVER_FLAGS, format_matrix, run_kill_matrix
-from harness.report import write_conformance
+from harness.server.check import write_conformance
+from harness.server.killmatrix import SERVER_FLAGS, format_matrix, run_kill_matrix
 from reference_server.launch import serve_subprocess
 
 

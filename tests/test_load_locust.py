@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 
+from harness.load.gate import shipped_thresholds
+from harness.load.run import locustfile
 from reference_server.launch import free_port, serve_subprocess
 
 pytestmark = pytest.mark.timeout(90)
 
-ROOT = Path(__file__).resolve().parent.parent
-STREAM = str(ROOT / "locustfiles" / "stream.py")
-THRESHOLDS = str(ROOT / "reports" / "thresholds.toml")
+STREAM = str(locustfile("stream"))
+THRESHOLDS = str(shipped_thresholds())
 COUNTER = "/counter?count=20&interval_ms=50"
 
 
@@ -71,7 +72,10 @@ def test_local_run_reports_streams_not_events(server: str, tmp_path: Path) -> No
         server, tmp_path, "--sse-path", COUNTER, "--sse-thresholds", THRESHOLDS
     )
     assert code == 0, output
-    assert report["gate"] == {"passed": True, "breaches": [], "warnings": []}
+    gate = report["gate"]
+    assert (gate["passed"], gate["breaches"], gate["warnings"]) == (True, [], [])
+    assert gate["thresholds"]["source"] == THRESHOLDS
+    assert gate["thresholds"]["load"]["lost_events"] == 0
     assert (report["users"], report["workers"]) == (4, 1)
     integrity, metrics = report["integrity"], report["metrics"]
     assert integrity["events"] >= 4 * 20 and integrity["lost"] == integrity["duplicated"] == 0

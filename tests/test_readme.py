@@ -173,8 +173,8 @@ def test_ci_recipe_and_inline_commands_parse() -> None:
 
 
 def test_the_counts_the_readme_quotes_are_the_code_s() -> None:
-    from harness.cases import load_catalog
     from harness.clients.catalog import CASES
+    from harness.server.cases import load_catalog
     from reference_server.faults import FAULTS
 
     text = " ".join(README.split())

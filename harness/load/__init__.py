@@ -1,12 +1,22 @@
-"""Load testing of SSE endpoints with Locust, measured the way streams must be measured.
+"""The load instrument: Locust drives many streams and measures them the way streams must be.
 
-The modules are layered so that only the Locust-facing ones import Locust (which monkeypatches
-the process for gevent when imported):
+:func:`run_load` (with :class:`LoadOptions`) is the one entry point: ``sse-harness load`` and
+``check``'s load probe call it; it runs a shipped locustfile (``harness.locustfiles``) in a
+Locust child process. The modules are layered so that only the Locust-facing ones import Locust
+(which monkeypatches the process for gevent when imported):
 
-- ``histogram``, ``integrity``, ``metrics``, ``stamps``, ``tokens``: pure bookkeeping, no I/O;
+- ``histogram``, ``integrity``, ``metrics``, ``stamps``, ``chat``, ``gate``, ``report``: pure
+  bookkeeping, verdicts and the ``load.json`` document, no I/O beyond writing it;
 - ``transport``, ``session``, ``emitter``, ``calibration``: gevent sockets, no Locust;
-- ``user``, ``plugin``: the Locust user class and the run-wide event listeners.
+- ``options``, ``user``, ``plugin``: Locust's options, the user class and the run's listeners;
+- ``run``: the child-process runner (standard library only at import).
 
-Nothing here is imported by ``harness`` at top level, so the asyncio parts of the project (the
-conformance suite, the EventSource client) never run in a monkeypatched process by accident.
+Importing this package loads only ``run``, so the asyncio parts of the project (the conformance
+suite, the EventSource client) never run in a monkeypatched process by accident.
 """
+
+from __future__ import annotations
+
+from harness.load.run import PROFILES, LoadError, LoadOptions, LoadResult, locustfile, run_load
+
+__all__ = ["PROFILES", "LoadError", "LoadOptions", "LoadResult", "locustfile", "run_load"]

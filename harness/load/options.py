@@ -93,8 +93,9 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
     )
     group.add_argument(
         "--sse-thresholds",
-        default="reports/thresholds.toml",
-        help="gate thresholds file ('' for none)",
+        default="",
+        help="gate thresholds file (default: ./sse-harness.toml, else [tool.sse-harness] in"
+        " ./pyproject.toml, else the shipped defaults)",
     )
     group.add_argument(
         "--sse-calibration-ms",

@@ -31,8 +31,8 @@ from locust.env import Environment
 from locust.event import EventHook
 from locust.runners import MasterRunner, Runner, WorkerRunner
 
-from harness.gate import DEFAULT_THRESHOLDS, Thresholds, evaluate, load_thresholds
 from harness.load.calibration import Calibration
+from harness.load.gate import Thresholds, evaluate, resolve_thresholds
 from harness.load.metrics import Metrics
 from harness.load.options import Defaults, add_arguments
 
@@ -137,7 +137,7 @@ class LoadRun:
         report = self._report()
         verdict = evaluate(report, self._thresholds())
         report["gate"] = verdict.as_json()
-        from harness.report.load import write_load
+        from harness.load.report import write_load
         from harness.report.pages import new_run_folder
 
         directory = Path(self.options.sse_report_dir or new_run_folder())
@@ -154,7 +154,7 @@ class LoadRun:
             self.environment.process_exit_code = 0
 
     def _report(self) -> dict[str, Any]:
-        from harness.report.load import load_report
+        from harness.load.report import load_report
 
         options, runner = self.options, self.runner
         final = getattr(runner, "final_user_classes_count", None) or {}
@@ -178,16 +178,11 @@ class LoadRun:
 
     def _thresholds(self) -> Thresholds:
         path = self.options.sse_thresholds
-        if not path:
-            return Thresholds()
-        if Path(path) == DEFAULT_THRESHOLDS and not Path(path).exists():
-            logger.warning("no %s here: gating on the built-in minimum only", path)
-            return Thresholds()
         try:
-            return load_thresholds(Path(path))
+            return resolve_thresholds(Path(path) if path else None)
         except ValueError as exc:  # a gate that cannot be read must not pass
             logger.error("%s", exc)
-            return Thresholds(min_events=2**62, source=str(path))
+            return Thresholds(min_events=2**62, source=f"unreadable: {exc}")
 
 
 def totals(metrics: Metrics) -> dict[str, Any]:

@@ -1,16 +1,14 @@
-"""conformance.json, junit.xml and index.html for one server-conformance run."""
+"""JUnit XML and the conformance page (index.html), rendered from a ``conformance.json``."""
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from harness.report.render import render
 
-__all__ = ["junit_xml", "render_page", "write_conformance"]
+__all__ = ["junit_xml", "render_page"]
 
 _FAILURES = {"FAILED": "failure", "ERROR": "error"}
 
@@ -83,21 +81,3 @@ def render_page(report: dict[str, Any], nav: list[tuple[str, str]], page: str) -
         nav=nav,
         page=page,
     )
-
-
-def write_conformance(
-    report: dict[str, Any], directory: Path, kill_matrix: list[dict[str, Any]] | None = None
-) -> list[Path]:
-    """Write conformance.json and junit.xml into ``directory``, then (re)publish its pages.
-
-    Returns the JSON, the JUnit file and the conformance page (``index.html``).
-    """
-    from harness.report.pages import publish
-
-    directory.mkdir(parents=True, exist_ok=True)
-    data = dict(report, kill_matrix=kill_matrix) if kill_matrix is not None else report
-    json_path, junit_path = directory / "conformance.json", directory / "junit.xml"
-    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    junit_path.write_bytes(junit_xml(report))
-    publish(directory)
-    return [json_path, junit_path, directory / "index.html"]

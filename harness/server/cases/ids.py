@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from harness.cases.context import Context
-from harness.cases.model import Finding, Need, case
-from harness.probe import Capture, Window
+from harness.server.cases.context import Context
+from harness.server.cases.model import Finding, Need, case
+from harness.server.probe import Capture, Window
 
 #: Events read after a resume: enough to see a gap or a duplicate, few enough to stay quick.
 RESUME_EVENTS = 5

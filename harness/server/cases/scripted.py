@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.cases.context import Context
-from harness.cases.model import Finding, Need, case
+from harness.server.cases.context import Context
+from harness.server.cases.model import Finding, Need, case
 from harness.stream import Event
 
 _BREAK = re.compile("\r\n|\r|\n")

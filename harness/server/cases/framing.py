@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.cases.context import Context
-from harness.cases.model import Finding, case
 from harness.outcome import Level
-from harness.probe import Capture
+from harness.server.cases.context import Context
+from harness.server.cases.model import Finding, case
+from harness.server.probe import Capture
 from harness.stream import EVENT_STREAM, Violation
 
 _KNOWN = (b"data", b"event", b"id", b"retry")

@@ -1,46 +1,42 @@
-"""``sse-harness check``: the server-conformance suite, then a short load probe.
+"""``sse-harness check [URL]``: the server-conformance suite, then a short load probe.
 
 Without a URL it starts the embedded reference server and grades its resumable counter stream,
 so the command shows what a clean run looks like on any machine. After the cases, a bounded
 headless Locust run (``--load-users`` streams for ``--load-seconds``; 0 users skips it) measures
 the same target under concurrency; both land in one report folder. Exit codes: 0 nothing FAILED
-(and nothing the harness could not run) and the load gate passed, 1 a case FAILED or ERRORed or
-the gate found a breach, 2 usage error or the target cannot be reached (one line naming the
-cause, never a traceback).
+(and nothing the harness could not run) and the load gate passed; 1 a case FAILED or ERRORed or
+the gate found a breach; 2 usage error, a target that cannot be reached or a load probe that
+could not start (one line naming the cause, never a traceback); 130 interrupted (Ctrl-C), after
+writing the partial report.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.cases.context import Target
-from harness.probe import Window
-from harness.request_args import parse_header, read_body
+from harness.request_args import parse_header
 
-__all__ = [
-    "DEFAULT_PATH",
-    "add_arguments",
-    "reachable",
-    "run",
-    "target_from_args",
-]
+if TYPE_CHECKING:
+    from harness.server.check import CheckOptions, CheckResult
+
+__all__ = ["DEFAULT_PATH", "add_arguments", "run"]
+
+HELP = "grade an SSE endpoint against the standard, then load it"
 
 #: The reference server's stream that ``check`` grades when no URL is given: short enough to see
 #: it close (so end-of-stream cases get a verdict) and resumable (so resume cases run).
 DEFAULT_PATH = "/counter?count=40&interval_ms=50"
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that say what to request; shared by check and the pytest plugin's docs."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("url", nargs="?", help="SSE endpoint (default: embedded reference server)")
     parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
     parser.add_argument(
@@ -66,12 +62,10 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BASE_URL",
         help="where the scripting contract is mounted (default: the URL's origin; '' for none)",
     )
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_target_arguments(parser)
     parser.add_argument(
-        "--cases", metavar="PATTERN", help="case ids to run, e.g. 'server.framing.*'"
+        "--cases",
+        metavar="PATTERN",
+        help="case ids to run: globs or group prefixes, comma-separated ('server.framing')",
     )
     parser.add_argument(
         "--report-dir",
@@ -110,24 +104,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="how long the load probe runs (default 20)",
     )
-    parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
-
-
-def target_from_args(args: argparse.Namespace, url: str) -> Target:
-    body: bytes | None = None
-    headers = list(args.header)
-    if args.body is not None:
-        body = read_body(args.body)
-        if not any(name.lower() == "content-type" for name, _ in headers):
-            headers.append(("Content-Type", "application/json"))  # as the load user sends it
-    return Target(
-        url=url,
-        method=args.method.upper(),
-        body=body,
-        headers=tuple(headers),
-        resumable=args.resumable,
-        contract=args.contract,
+    parser.add_argument(
+        "--thresholds",
+        type=Path,
+        help="the load probe's gate thresholds (default: ./sse-harness.toml, else"
+        " [tool.sse-harness] in ./pyproject.toml, else the shipped defaults)",
     )
+    parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
 
 
 @contextlib.contextmanager
@@ -139,75 +122,79 @@ def _reference_server() -> Iterator[str]:
         yield base
 
 
-def reachable(url: str, timeout: float = 10.0) -> str | None:
-    """None when ``url`` answers HTTP at all (any status); else a one-line cause."""
-    return asyncio.run(_reachable(Target(url), timeout))
-
-
-async def _reachable(target: Target, timeout: float) -> str | None:
-    import aiohttp
-
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-            session.request(
-                target.method, target.url, data=target.body, headers=dict(target.headers)
-            ) as response,
-        ):
-            response.close()
-            return None
-    except TimeoutError:
-        return f"no answer from {target.url} within {timeout:.0f} s"
-    except aiohttp.ClientConnectorError as exc:
-        return f"cannot connect to {target.url}: {exc.os_error or exc}"
-    except (aiohttp.ClientError, OSError, ValueError) as exc:
-        return f"cannot reach {target.url}: {type(exc).__name__}: {exc}"
+def _fail(message: str) -> int:
+    print(f"sse-harness check: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.commands.reach import unreachable
+    from harness.request_args import read_body
+    from harness.selection import NoCaseMatched
+    from harness.server.cases import load_catalog, select
+    from harness.server.check import CheckOptions
+    from harness.server.probe import Window
+    from harness.server.target import request_target
+
+    load_catalog()
+    try:
+        select(args.cases)
+        body = read_body(args.body) if args.body is not None else None
+    except NoCaseMatched as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot read the body: {exc}")
     with contextlib.ExitStack() as stack:
-        if args.url:
-            url = args.url
-        else:
-            url = stack.enter_context(_reference_server()) + DEFAULT_PATH
-            args.resumable = True
-        try:
-            target = target_from_args(args, url)
-        except OSError as exc:
-            print(f"sse-harness check: cannot read the body: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        url, resumable = args.url, args.resumable
+        if not url:
+            url, resumable = stack.enter_context(_reference_server()) + DEFAULT_PATH, True
+        target = request_target(
+            url,
+            method=args.method,
+            body=body,
+            headers=args.header,
+            resumable=resumable,
+            contract=args.contract,
+        )
         window = Window(
             max_events=args.window_events,
             max_seconds=args.window_seconds,
             header_timeout=args.header_timeout,
         )
-        problem = asyncio.run(_reachable(target, window.header_timeout))
+        problem = unreachable(
+            url,
+            method=target.method,
+            body=target.body,
+            headers=target.headers,
+            timeout=window.header_timeout,
+        )
         if problem:
-            print(f"sse-harness check: {problem}", file=sys.stderr)
-            return EXIT_USAGE
-        report = _run_with_progress(target, args, window)
-        from harness.report import write_conformance
-        from harness.report.pages import new_run_folder
-
-        directory = args.report_dir or new_run_folder()
-
-        paths = write_conformance(report, directory)
-        load_code = _load_probe(target, args, directory) if args.load_users > 0 else EXIT_OK
+            return _fail(problem)
+        options = CheckOptions(
+            target=target,
+            cases=args.cases,
+            window=window,
+            keepalive_bound_s=args.keepalive_bound,
+            report_dir=args.report_dir,
+        )
+        result = _run_with_progress(options, quiet=args.json)
+        load_code = EXIT_OK
+        if args.load_users > 0 and not result.interrupted:
+            load_code = _load_probe(args, target.url, target, result)
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(result.report, indent=2, ensure_ascii=False))
     else:
-        _print_summary(report, paths[-1], directory / "load.json")
+        _print_summary(result)
+    if result.interrupted or load_code == EXIT_INTERRUPTED:
+        return EXIT_INTERRUPTED
     if load_code == EXIT_USAGE:
         return EXIT_USAGE
-    failed = report["summary"]["FAILED"] + report["summary"]["ERROR"]
-    return EXIT_FAILED if failed or load_code else EXIT_OK
+    return EXIT_FAILED if not result.passed or load_code else EXIT_OK
 
 
-def _load_probe(target: Target, args: argparse.Namespace, directory: Path) -> int:
+def _load_probe(args: argparse.Namespace, url: str, target: Any, result: CheckResult) -> int:
     """A bounded Locust run against the same request; its report joins the same folder."""
-    import shlex
-
-    from harness.load import cli as load
+    from harness.load.run import LoadError, LoadOptions, run_load
 
     # Streams end when the target ends them (a finite stream that closes is complete, not
     # truncated) or when the probe does.
@@ -217,46 +204,46 @@ def _load_probe(target: Target, args: argparse.Namespace, directory: Path) -> in
         locust += ["--sse-body", target.body.decode("utf-8", "replace")]
     for name, value in target.headers:
         locust += ["--sse-header", f"{name}:{value}"]
-    probe = argparse.Namespace(
-        url=target.url,
-        profile="stream",
+    options = LoadOptions(
+        url=url,
         users=args.load_users,
         spawn_rate=args.load_users / max(1.0, args.load_seconds / 4),  # all up in a quarter
         run_time=f"{args.load_seconds}s",
-        report_dir=directory,
-        locust=shlex.join(locust),
+        report_dir=result.directory,
+        thresholds=args.thresholds,
+        locust_args=tuple(locust),
+        stdout=sys.stderr,
     )
-    return load.run_locust(probe, stdout=sys.stderr)
+    try:
+        return run_load(options).exit_code
+    except LoadError as exc:
+        print(f"sse-harness check: the load probe could not run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
-def _run_with_progress(target: Target, args: argparse.Namespace, window: Window) -> dict[str, Any]:
+def _run_with_progress(options: CheckOptions, *, quiet: bool) -> CheckResult:
+    from dataclasses import replace
+
     from rich.progress import Progress
 
-    from harness.cases import load_catalog, select
-    from harness.runner import run_cases
+    from harness.server.cases import select
+    from harness.server.check import run_check
 
-    load_catalog()
-    total = len(select(args.cases))
-    with Progress(transient=True, disable=args.json or not sys.stderr.isatty()) as progress:
-        task = progress.add_task(f"checking {target.url}", total=total)
-        result = asyncio.run(
-            run_cases(
-                target,
-                pattern=args.cases,
-                window=window,
-                keepalive_bound_s=args.keepalive_bound,
-                on_result=lambda _: progress.advance(task),
-            )
-        )
-    return result.as_json()
+    total = len(select(options.cases))
+    with Progress(transient=True, disable=quiet or not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"checking {options.target.url}", total=total)
+        return run_check(replace(options, on_result=lambda _: progress.advance(task)))
 
 
-def _print_summary(report: dict[str, Any], page: Path, load_json: Path) -> None:
+def _print_summary(result: CheckResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from harness.report.render import OUTCOME_COLOURS
 
+    report = result.report
     console = Console()
     table = Table(title=f"SSE conformance: {report['target']['url']}")
     for column in ("case", "outcome", "rules", "observed"):
@@ -276,7 +263,10 @@ def _print_summary(report: dict[str, Any], page: Path, load_json: Path) -> None:
         f"[{OUTCOME_COLOURS[k]}]{k}[/] {v}" for k, v in report["summary"].items() if v
     )
     console.print(f"{len(report['cases'])} cases in {report['duration_s']} s: {counts}")
-    if load_json.is_file():
+    if result.interrupted:
+        console.print("[red]interrupted[/]: the unfinished cases are ERROR in the report")
+    load_json = result.directory / "load.json" if result.directory else None
+    if load_json is not None and load_json.is_file():
         load = json.loads(load_json.read_text(encoding="utf-8"))
         metrics, integrity = load["metrics"], load["integrity"]
         verdict = "[green]PASS[/]" if load["gate"]["passed"] else "[red]BREACH[/]"
@@ -284,6 +274,7 @@ def _print_summary(report: dict[str, Any], page: Path, load_json: Path) -> None:
             f"load probe: {load['users']} users, {integrity['events']} events,"
             f" {integrity['lost']} lost, TTFE p99 {metrics['ttfe_ms']['p99']} ms,"
             f" latency p99 {metrics['latency_ms']['p99']} ms; gate {verdict}"
-            + "".join(f"\n  breach: {b}" for b in load["gate"]["breaches"])
+            f" ({load['gate'].get('thresholds', {}).get('source', 'thresholds')})"
+            + "".join(f"\n  breach: {b['message']}" for b in load["gate"]["breaches"])
         )
-    console.print(f"report: {page}")
+    console.print(f"report: {result.page}")

@@ -1,6 +1,6 @@
 """Server conformance cases: one module per concern, all registered in one catalog.
 
-Importing a module registers its cases (``harness.cases.model.case``); :func:`load_catalog`
+Importing a module registers its cases (``harness.server.cases.model.case``); :func:`load_catalog`
 imports them all, in the order reports list them.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from harness.cases.model import CATALOG, Case, Finding, Need, case, select
+from harness.server.cases.model import CATALOG, Case, Finding, Need, case, select
 
 __all__ = ["CATALOG", "MODULES", "Case", "Finding", "Need", "case", "load_catalog", "select"]
 
@@ -17,5 +17,5 @@ MODULES = ("headers", "framing", "timing", "ids", "http", "lifecycle", "scripted
 
 def load_catalog() -> dict[str, Case]:
     for name in MODULES:
-        importlib.import_module(f"harness.cases.{name}")
+        importlib.import_module(f"harness.server.cases.{name}")
     return CATALOG

@@ -1,11 +1,15 @@
-"""``sse-harness gate REPORT [--baseline REPORT]``: a CI verdict on a load run.
+"""The load gate: a verdict on a ``load.json`` report, against thresholds and a baseline.
 
-The verdict is the one the Locust run gave when it quit (the same :func:`evaluate` with the
-same checked-in thresholds), given again after the fact, optionally with regressions against a
+The Locust run gives it when it quits, and ``sse-harness gate`` gives the same verdict after
+the fact (the same :func:`evaluate`, the same thresholds), optionally with regressions against a
 baseline run: a percentile that grew by ``warn_pct`` or more warns, by ``fail_pct`` or more
 fails, unless it grew by less than ``min_delta_ms`` (noise on sub-millisecond figures).
 
-Thresholds live in a TOML file (default ``reports/thresholds.toml``), table ``[load]``:
+Which thresholds (:func:`resolve_thresholds`): the file the user names, else ``sse-harness.toml``
+in the working directory, else ``[tool.sse-harness]`` in its ``pyproject.toml``, else the shipped
+``harness/load/thresholds.toml``. The source and the values used go into every report's
+``gate.thresholds``, so a reader knows what a PASS was measured against. The TOML has a table
+``[load]`` (``[tool.sse-harness.load]`` in pyproject.toml):
 
 ``<metric>_<p50|p90|p99|max>_ms``  upper bound on a latency figure, e.g. ``ttfe_p99_ms``
     (metrics: connect, ttfe, gap, latency, lateness, calibration; chat runs: ttft, itl, tpot)
@@ -16,36 +20,33 @@ Thresholds live in a TOML file (default ``reports/thresholds.toml``), table ``[l
 
 and table ``[baseline]``: ``percentile``, ``warn_pct``, ``fail_pct``, ``min_delta_ms``.
 An unknown key is a usage error: a typo must not quietly switch a check off.
-
-Exit codes: 0 pass (warnings allowed), 1 a breach, 2 usage error (unreadable report or file).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 import tomllib
 from dataclasses import asdict, dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from harness.load import chat, metrics
 
 __all__ = [
-    "DEFAULT_THRESHOLDS",
-    "Finding",
+    "GateCheck",
+    "GateVerdict",
     "Thresholds",
-    "Verdict",
-    "add_arguments",
     "evaluate",
     "load_thresholds",
-    "run",
+    "read_load_report",
+    "resolve_thresholds",
+    "shipped_thresholds",
 ]
 
-DEFAULT_THRESHOLDS = Path("reports/thresholds.toml")
-EXIT_PASS, EXIT_BREACH, EXIT_USAGE = 0, 1, 2
+#: The user's own thresholds file, looked for in the working directory.
+USER_FILE = "sse-harness.toml"
 
 _METRICS = "|".join((*metrics.HISTOGRAMS, *chat.HISTOGRAMS))
 _PERCENTILE = re.compile(rf"^(?P<metric>{_METRICS})_(?P<stat>p50|p90|p99|max)_ms$")
@@ -73,18 +74,64 @@ class Thresholds:
     baseline_metrics: tuple[str, ...] = ("connect", "ttfe", "gap", "latency", "lateness")
     source: str = "built-in defaults"
 
+    def as_json(self) -> dict[str, Any]:
+        """What a report records: where the thresholds came from and every value used."""
+        return {
+            "source": self.source,
+            "load": {**self.limits, "min_events": self.min_events, "cpu_warning": self.cpu_warning},
+            "baseline": {
+                "percentile": self.percentile,
+                "warn_pct": self.warn_pct,
+                "fail_pct": self.fail_pct,
+                "min_delta_ms": self.min_delta_ms,
+                "metrics": list(self.baseline_metrics),
+            },
+        }
 
-def load_thresholds(path: Path) -> Thresholds:
+
+def shipped_thresholds() -> Path:
+    """The defaults that ship in the wheel."""
+    return Path(str(files("harness.load").joinpath("thresholds.toml")))
+
+
+def resolve_thresholds(explicit: Path | None = None, cwd: Path | None = None) -> Thresholds:
+    """The thresholds a run is gated on (see the module docstring for the order).
+
+    ``ValueError`` names what is wrong with a file that is there but unreadable: a gate that
+    cannot be read must not quietly fall back to another.
+    """
+    if explicit is not None:
+        return load_thresholds(explicit)
+    here = cwd or Path.cwd()
+    if (here / USER_FILE).is_file():
+        return load_thresholds(here / USER_FILE)
+    pyproject = here / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"cannot read {pyproject}: {exc}") from exc
+        if "sse-harness" in tool:
+            return _thresholds(tool["sse-harness"], f"{pyproject} [tool.sse-harness]")
+    shipped = shipped_thresholds()
+    return load_thresholds(shipped, source=f"shipped defaults ({shipped})")
+
+
+def load_thresholds(path: Path, source: str | None = None) -> Thresholds:
     """Read and check a thresholds file; ``ValueError`` names what is wrong."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"cannot read thresholds {path}: {exc}") from exc
+    return _thresholds(data, source or str(path))
+
+
+def _thresholds(data: dict[str, Any], path: str) -> Thresholds:
     unknown_tables = set(data) - {"load", "baseline"}
     if unknown_tables:
         raise ValueError(f"{path}: unknown tables {sorted(unknown_tables)}")
     load, baseline = dict(data.get("load", {})), dict(data.get("baseline", {}))
-    options: dict[str, Any] = {"source": str(path)}
+    options: dict[str, Any] = {"source": path}
     for key in ("min_events", "cpu_warning"):
         if key in load:
             options[key] = load.pop(key)
@@ -102,7 +149,7 @@ def load_thresholds(path: Path) -> Thresholds:
 
 
 @dataclass(frozen=True)
-class Finding:
+class GateCheck:
     check: str
     value: float | None
     limit: float | None
@@ -110,11 +157,12 @@ class Finding:
 
 
 @dataclass
-class Verdict:
-    breaches: list[Finding] = field(default_factory=list)
-    warnings: list[Finding] = field(default_factory=list)
+class GateVerdict:
+    breaches: list[GateCheck] = field(default_factory=list)
+    warnings: list[GateCheck] = field(default_factory=list)
     #: Every check made, passed or not, for the table.
-    checks: list[Finding] = field(default_factory=list)
+    checks: list[GateCheck] = field(default_factory=list)
+    thresholds: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -125,6 +173,7 @@ class Verdict:
             "passed": self.passed,
             "breaches": [asdict(f) for f in self.breaches],
             "warnings": [asdict(f) for f in self.warnings],
+            "thresholds": self.thresholds,
         }
 
 
@@ -141,12 +190,12 @@ def _limit_value(report: dict[str, Any], key: str) -> float | None:
 
 def evaluate(
     report: dict[str, Any], thresholds: Thresholds, baseline: dict[str, Any] | None = None
-) -> Verdict:
+) -> GateVerdict:
     """The verdict on a ``load.json`` report: thresholds, then regressions against ``baseline``."""
-    verdict = Verdict()
+    verdict = GateVerdict(thresholds=thresholds.as_json())
 
     def check(name: str, value: float | None, limit: float | None, ok: bool, text: str) -> None:
-        finding = Finding(name, value, limit, text)
+        finding = GateCheck(name, value, limit, text)
         verdict.checks.append(finding)
         if not ok:
             verdict.breaches.append(finding)
@@ -162,7 +211,7 @@ def evaluate(
     for key, limit in thresholds.limits.items():
         value = _limit_value(report, key)
         if value is None:
-            finding = Finding(key, None, limit, f"{key}: not measured in this run")
+            finding = GateCheck(key, None, limit, f"{key}: not measured in this run")
             verdict.warnings.append(finding)
             verdict.checks.append(finding)
             continue
@@ -179,7 +228,7 @@ def evaluate(
 
 
 def _compare(
-    report: dict[str, Any], baseline: dict[str, Any], thresholds: Thresholds, verdict: Verdict
+    report: dict[str, Any], baseline: dict[str, Any], thresholds: Thresholds, verdict: GateVerdict
 ) -> None:
     stat = thresholds.percentile
     for metric in thresholds.baseline_metrics:
@@ -190,7 +239,7 @@ def _compare(
         growth = (now - before) / before * 100 if before > 0 else (0.0 if now <= 0 else 100.0)
         name = f"baseline {metric} {stat}"
         text = f"{name}: {before} -> {now} ms ({growth:+.0f}%)"
-        finding = Finding(name, now, before, text)
+        finding = GateCheck(name, now, before, text)
         verdict.checks.append(finding)
         if now - before < thresholds.min_delta_ms:
             continue
@@ -200,19 +249,8 @@ def _compare(
             verdict.warnings.append(finding)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("report", type=Path, help="a load.json, or the run folder holding one")
-    parser.add_argument("--baseline", type=Path, help="an earlier load.json (or its folder)")
-    parser.add_argument(
-        "--thresholds",
-        type=Path,
-        default=DEFAULT_THRESHOLDS,
-        help="thresholds file (default: %(default)s)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
-
-
-def _read_report(path: Path) -> dict[str, Any]:
+def read_load_report(path: Path) -> dict[str, Any]:
+    """A ``load.json`` (or the run folder holding one); ``ValueError`` when it is not one."""
     if path.is_dir():
         path = path / "load.json"
     try:
@@ -222,44 +260,3 @@ def _read_report(path: Path) -> dict[str, Any]:
     if not isinstance(report, dict) or "metrics" not in report or "integrity" not in report:
         raise ValueError(f"{path} is not a load.json report")
     return report
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        report = _read_report(args.report)
-        baseline = _read_report(args.baseline) if args.baseline else None
-        thresholds = load_thresholds(args.thresholds)
-    except ValueError as exc:
-        print(f"sse-harness gate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    verdict = evaluate(report, thresholds, baseline)
-    if args.json:
-        print(json.dumps(verdict.as_json(), indent=2))
-    else:
-        _print_table(verdict, thresholds)
-    return EXIT_PASS if verdict.passed else EXIT_BREACH
-
-
-def _print_table(verdict: Verdict, thresholds: Thresholds) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    breaches = {id(f) for f in verdict.breaches}
-    warnings = {id(f) for f in verdict.warnings}
-    table = Table(title=f"load gate ({thresholds.source})")
-    for column in ("check", "value", "limit", "verdict"):
-        table.add_column(column)
-    for finding in verdict.checks:
-        mark = (
-            "[red]FAIL[/]"
-            if id(finding) in breaches
-            else "[yellow]WARN[/]"
-            if id(finding) in warnings
-            else "[green]ok[/]"
-        )
-        table.add_row(finding.check, str(finding.value), str(finding.limit), mark)
-    console = Console()
-    console.print(table)
-    for finding in verdict.breaches + verdict.warnings:
-        console.print(finding.message)
-    console.print("[green]PASS[/]" if verdict.passed else "[red]FAIL[/]")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from harness.cases.context import Context
-from harness.cases.model import Finding, case
-from harness.probe import Capture
+from harness.server.cases.context import Context
+from harness.server.cases.model import Finding, case
+from harness.server.probe import Capture
 
 #: Headers later than this keep a client's ``open`` waiting, which users see as a hang.
 HEADERS_BOUND_S = 1.0

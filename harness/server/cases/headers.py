@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from harness.cases.context import Context
-from harness.cases.model import Finding, case
 from harness.outcome import Level
-from harness.probe import Capture
+from harness.server.cases.context import Context
+from harness.server.cases.model import Finding, case
+from harness.server.probe import Capture
 from harness.stream import EVENT_STREAM
 
 COMPRESSIONS = ("gzip", "x-gzip", "deflate", "br", "zstd", "compress")

@@ -7,29 +7,17 @@ case's level. So no case can grade a PRACTICE breach as FAILED, or forget to quo
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from harness.outcome import Level
 from harness.rules import RULES
-
-if TYPE_CHECKING:
-    from harness.cases.context import Context
+from harness.selection import select_by_id
+from harness.server.cases.context import Context
+from harness.server.target import Need
 
 __all__ = ["CATALOG", "Case", "Finding", "Need", "case", "select"]
-
-
-class Need(StrEnum):
-    """What a case needs of the target; a missing capability makes the case UNIMPLEMENTED."""
-
-    BLACK_BOX = "black-box"
-    RESUMABLE = "resumable"
-    SCRIPTED = "scripted"
-    OBSERVABLE = "observable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +30,7 @@ class Finding:
     timings: Mapping[str, float] = field(default_factory=dict)
 
 
-Check = Callable[["Context"], Awaitable[Finding]]
+Check = Callable[[Context], Awaitable[Finding]]
 
 _STRICTNESS = [Level.MUST, Level.SHOULD, Level.PRACTICE, Level.ADVICE]
 _ID = re.compile(r"^server\.[a-z0-9_]+\.\d+$")
@@ -56,6 +44,7 @@ class Case:
     level: Level
     needs: Need
     check: Check
+    #: Seconds the check may take on top of two reads of the window (``runner.case_bound``).
     timeout: float
 
 
@@ -69,7 +58,7 @@ def case(
     *,
     needs: Need = Need.BLACK_BOX,
     level: Level | None = None,
-    timeout: float = 30.0,
+    timeout: float = 10.0,
 ) -> Callable[[Check], Check]:
     """Register a check under a stable id. The level defaults to the strictest of its rules."""
     if not _ID.match(case_id) or case_id in CATALOG:
@@ -89,12 +78,6 @@ def case(
 
 
 def select(pattern: str | None = None) -> list[Case]:
-    """Cases whose id matches a glob-like ``pattern`` (``server.framing.*``), in catalog order.
-
-    Several patterns may be given separated by commas.
-    """
-    cases = list(CATALOG.values())
-    if not pattern:
-        return cases
-    patterns = [p.strip() for p in pattern.split(",") if p.strip()]
-    return [c for c in cases if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
+    """Cases whose id ``pattern`` selects (globs or prefixes, comma-separated), in catalog order;
+    :class:`harness.selection.NoCaseMatched` when it selects none."""
+    return select_by_id(CATALOG.values(), pattern, key=lambda c: c.id)

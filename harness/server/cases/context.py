@@ -1,4 +1,4 @@
-"""The target under test and the shared, memoised evidence cases read from it.
+"""The shared, memoised evidence cases read from the target under test.
 
 Most cases judge the same exchange (one GET of the stream as a browser would make it), so the
 context captures it once and every case reads that capture; a case that needs another exchange
@@ -13,57 +13,15 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from harness.cases.model import Need
-from harness.probe import Capture, Window, capture
+from harness.server.probe import Capture, Window, capture
+from harness.server.target import Need, Target
 
-__all__ = ["BROWSER_HEADERS", "Context", "Target"]
+__all__ = ["Context"]
 
 T = TypeVar("T")
-
-#: What Chromium's EventSource sends (plus the Accept-Encoding it always offers), so the stream
-#: is judged as the most common client receives it.
-BROWSER_HEADERS: Mapping[str, str] = {
-    "Accept": "text/event-stream",
-    "Cache-Control": "no-cache",
-    "Accept-Encoding": "gzip, deflate",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """An SSE endpoint and what it is declared to support."""
-
-    url: str
-    method: str = "GET"
-    body: bytes | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    #: Declared resumable: reconnecting with Last-Event-ID continues after that id (S-18).
-    resumable: bool = False
-    #: Where the scripting contract is mounted; None means the URL's origin, "" means none.
-    contract: str | None = None
-
-    @property
-    def contract_base(self) -> str:
-        if self.contract is not None:
-            return self.contract.rstrip("/")
-        parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}"
-
-    def request_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """What every request to the target sends: a browser's headers, the target's, ``extra``."""
-        return {**BROWSER_HEADERS, **dict(self.headers), **dict(extra or {})}
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "method": self.method,
-            "headers": dict(self.headers),
-            "resumable": self.resumable,
-        }
 
 
 @dataclass
@@ -78,7 +36,9 @@ class Context:
     def _once(self, key: str, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         if key not in self._memo:
             self._memo[key] = asyncio.ensure_future(make())
-        return self._memo[key]
+        # Shielded: a case that overruns its bound is cancelled alone, never the exchange that
+        # other cases share (which is bounded by its own window).
+        return asyncio.shield(self._memo[key])
 
     async def stream(self) -> Capture:
         """The main exchange: the target's stream, requested as a browser's EventSource would."""

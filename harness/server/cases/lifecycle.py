@@ -13,9 +13,9 @@ from typing import Any
 
 import aiohttp
 
-from harness.cases.context import Context
-from harness.cases.model import Finding, Need, case
 from harness.contract import STREAM_ID_HEADER
+from harness.server.cases.context import Context
+from harness.server.cases.model import Finding, Need, case
 
 #: A generator must stop within this long after its client left (issue: 1 s).
 STOP_BOUND_S = 1.0

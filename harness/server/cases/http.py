@@ -7,11 +7,11 @@ from collections import Counter
 
 import aiohttp
 
-from harness.cases.context import Context
-from harness.cases.headers import header_excerpt
-from harness.cases.model import Finding, case
 from harness.outcome import Level
-from harness.probe import Window
+from harness.server.cases.context import Context
+from harness.server.cases.headers import header_excerpt
+from harness.server.cases.model import Finding, case
+from harness.server.probe import Window
 
 #: A foreign origin, only ever sent as a header value.
 ORIGIN = "http://cross-origin.sse-harness.test"

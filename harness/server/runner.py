@@ -1,9 +1,12 @@
 """Runs server cases against a target and grades what they find.
 
-Grading happens here and only here: a check returns a :class:`~harness.cases.model.Finding`, and
-the case's level decides the outcome through :func:`harness.outcome.grade`. A case that needs a
+Grading happens here and only here: a check returns a :class:`~.cases.model.Finding`, and the
+case's level decides the outcome through :func:`harness.outcome.grade`. A case that needs a
 capability the target lacks is UNIMPLEMENTED; one that raises or overruns its bound is ERROR, with
-the reason, so one broken check never takes the run down with it.
+the reason, so one broken check never takes the run down with it. A case's bound follows the read
+window (a long window must not be cut by a fixed timer), and a run that is interrupted (Ctrl-C)
+still returns every result it has, the unfinished cases as ERROR naming the interruption, so a
+report is always written.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from typing import Any
 
 import aiohttp
 
-from harness.cases import load_catalog
-from harness.cases.context import Context, Target
-from harness.cases.model import Case, Finding, select
 from harness.outcome import Outcome, escape_bytes, grade
-from harness.probe import Window
 from harness.rules import RULES
+from harness.server.cases import load_catalog
+from harness.server.cases.context import Context
+from harness.server.cases.model import Case, Finding, select
+from harness.server.probe import Window
+from harness.server.target import Target
 
-__all__ = ["SCHEMA_VERSION", "CaseResult", "ConformanceRun", "run_cases"]
+__all__ = ["SCHEMA_VERSION", "CaseResult", "ConformanceRun", "case_bound", "run_cases"]
 
 SCHEMA_VERSION = 1
 
@@ -57,6 +61,8 @@ class ConformanceRun:
     started: datetime
     duration_s: float = 0.0
     results: list[CaseResult] = field(default_factory=list)
+    #: The run was cancelled (Ctrl-C) before every case finished.
+    interrupted: bool = False
 
     @property
     def summary(self) -> dict[str, int]:
@@ -90,6 +96,13 @@ def _evidence(case: Case, finding: Finding) -> dict[str, Any]:
     }
 
 
+def case_bound(case: Case, window: Window) -> float:
+    """Seconds a case may take: its own margin on top of two full reads of the window (a resume
+    case reads the stream, then reconnects and reads again)."""
+    read = window.connect_timeout + window.header_timeout + window.max_seconds
+    return case.timeout + 2 * read
+
+
 async def _run_one(case: Case, ctx: Context) -> CaseResult:
     start = time.monotonic()
     missing = case.needs not in await ctx.capabilities()
@@ -97,15 +110,16 @@ async def _run_one(case: Case, ctx: Context) -> CaseResult:
         finding = Finding(f"the target does not offer the {case.needs.value} capability", None)
         outcome = Outcome.UNIMPLEMENTED
     else:
+        bound = case_bound(case, ctx.window)
         try:
-            finding = await asyncio.wait_for(case.check(ctx), timeout=case.timeout)
+            finding = await asyncio.wait_for(case.check(ctx), timeout=bound)
             outcome = (
                 Outcome.INFORMATIONAL
                 if finding.conforms is None
                 else grade(case.level, finding.conforms)
             )
         except TimeoutError:
-            finding = Finding(f"the check overran its bound of {case.timeout} s", None)
+            finding = Finding(f"the check overran its bound of {bound:g} s", None)
             outcome = Outcome.ERROR
         except Exception as exc:  # a harness defect must not end the run
             where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -114,6 +128,11 @@ async def _run_one(case: Case, ctx: Context) -> CaseResult:
             )
             outcome = Outcome.ERROR
     return CaseResult(case, outcome, _evidence(case, finding), time.monotonic() - start)
+
+
+def _interrupted(case: Case) -> CaseResult:
+    finding = Finding("the run was interrupted before this case finished", None)
+    return CaseResult(case, Outcome.ERROR, _evidence(case, finding), 0.0)
 
 
 async def run_cases(
@@ -144,9 +163,22 @@ async def run_cases(
                 on_result(result)
             return result
 
+        tasks = [asyncio.ensure_future(guarded(c)) for c in cases]
         try:
-            run.results = list(await asyncio.gather(*(guarded(c) for c in cases)))
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            # Ctrl-C: keep what finished; asyncio.run then returns this run instead of raising.
+            run.interrupted = True
+            for task in tasks:
+                task.cancel()
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
         finally:
             ctx.close()
+    run.results = [
+        task.result() if task.done() and not task.cancelled() else _interrupted(case)
+        for case, task in zip(cases, tasks, strict=True)
+    ]
     run.duration_s = time.monotonic() - start
     return run

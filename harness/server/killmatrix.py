@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from harness.cases.context import Target
 from harness.outcome import Outcome, grade
-from harness.probe import Window
-from harness.runner import ConformanceRun, run_cases
+from harness.server.probe import Window
+from harness.server.runner import ConformanceRun, run_cases
+from harness.server.target import Target
 
 __all__ = ["FaultTarget", "catches", "format_matrix", "run_kill_matrix"]
 

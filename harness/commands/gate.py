@@ -1,0 +1,75 @@
+"""``sse-harness gate REPORT [--baseline REPORT]``: the CI verdict on a load run.
+
+Exit codes: 0 pass (warnings allowed), 1 a breach, 2 usage error (unreadable report or file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.load.gate import GateVerdict
+
+__all__ = ["add_arguments", "run"]
+
+HELP = "CI verdict on a load report, against thresholds and a baseline"
+EXIT_PASS, EXIT_BREACH, EXIT_USAGE = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("report", type=Path, help="a load.json, or the run folder holding one")
+    parser.add_argument("--baseline", type=Path, help="an earlier load.json (or its folder)")
+    parser.add_argument(
+        "--thresholds",
+        type=Path,
+        help="thresholds file (default: ./sse-harness.toml, else [tool.sse-harness] in"
+        " ./pyproject.toml, else the shipped defaults)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.load.gate import evaluate, read_load_report, resolve_thresholds
+
+    try:
+        report = read_load_report(args.report)
+        baseline = read_load_report(args.baseline) if args.baseline else None
+        thresholds = resolve_thresholds(args.thresholds)
+    except ValueError as exc:
+        print(f"sse-harness gate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    verdict = evaluate(report, thresholds, baseline)
+    if args.json:
+        print(json.dumps(verdict.as_json(), indent=2))
+    else:
+        _print_table(verdict)
+    return EXIT_PASS if verdict.passed else EXIT_BREACH
+
+
+def _print_table(verdict: GateVerdict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    breaches = {id(f) for f in verdict.breaches}
+    warnings = {id(f) for f in verdict.warnings}
+    table = Table(title=f"load gate ({verdict.thresholds['source']})")
+    for column in ("check", "value", "limit", "verdict"):
+        table.add_column(column)
+    for finding in verdict.checks:
+        mark = (
+            "[red]FAIL[/]"
+            if id(finding) in breaches
+            else "[yellow]WARN[/]"
+            if id(finding) in warnings
+            else "[green]ok[/]"
+        )
+        table.add_row(finding.check, str(finding.value), str(finding.limit), mark)
+    console = Console()
+    console.print(table)
+    for finding in verdict.breaches + verdict.warnings:
+        console.print(finding.message)
+    console.print("[green]PASS[/]" if verdict.passed else "[red]FAIL[/]")

@@ -1,0 +1,90 @@
+"""``sse-harness load [URL]``: a bounded, headless Locust run with one of the shipped profiles.
+
+Without a URL it starts the reference server in a process of its own and loads its counter
+stream, so the command shows a whole run (report and gate verdict) on any machine.
+``--locust ARGS`` passes more arguments to Locust (e.g. ``--locust '--sse-max-events 10'``).
+Exit codes: 0 the gate passed, 1 a breach, 2 usage error or a run that could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+HELP = "bounded headless Locust run (default: the reference server)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from harness.load.run import PROFILES
+
+    parser.add_argument(
+        "url", nargs="?", help="SSE endpoint, e.g. http://host:8000/events (default: reference)"
+    )
+    parser.add_argument("--profile", choices=PROFILES, default="stream", help="locustfile")
+    parser.add_argument("-u", "--users", type=int, default=20, help="concurrent users (20)")
+    parser.add_argument("-r", "--spawn-rate", type=float, default=20.0, help="users/s (20)")
+    parser.add_argument("-t", "--run-time", default="10s", help="run time, Locust syntax (10s)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="Locust processes on this machine (1)"
+    )
+    parser.add_argument("--report-dir", type=Path, help="default: reports/<time>/")
+    parser.add_argument(
+        "--thresholds",
+        type=Path,
+        help="gate thresholds file (default: ./sse-harness.toml, else [tool.sse-harness] in"
+        " ./pyproject.toml, else the shipped defaults)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print load.json on stdout (Locust's console output goes to stderr)",
+    )
+    parser.add_argument(
+        "--locust",
+        default="",
+        metavar="ARGS",
+        help="more Locust arguments, one string: --locust '--sse-max-events 10'",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.commands.reach import unreachable
+
+    if args.url:
+        if problem := unreachable(args.url):
+            print(f"sse-harness load: {problem}", file=sys.stderr)
+            return 2
+        return _run(args, args.url)
+    from reference_server.launch import serve_subprocess
+
+    with serve_subprocess(["--no-access-log"]) as server:
+        return _run(args, server.url)  # no path: the profile's default stream
+
+
+def _run(args: argparse.Namespace, url: str) -> int:
+    from harness.load.run import LoadError, LoadOptions, run_load
+
+    options = LoadOptions(
+        url=url,
+        profile=args.profile,
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        run_time=args.run_time,
+        processes=args.processes,
+        report_dir=args.report_dir,
+        thresholds=args.thresholds,
+        locust_args=tuple(shlex.split(args.locust)),
+        stdout=sys.stderr if args.json else None,
+    )
+    try:
+        result = run_load(options)
+    except LoadError as exc:
+        print(f"sse-harness load: {exc}", file=sys.stderr)
+        return 2
+    if args.json and result.report_path.is_file():
+        print(result.report_path.read_text(encoding="utf-8"), end="")
+    return result.exit_code
