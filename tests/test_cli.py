@@ -81,7 +81,10 @@ def test_clean_target_exits_0_and_writes_the_report(
     reference_server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = reference_server_url + "/counter?count=20&interval_ms=10"
-    probe = ["--load-users", "10", "--load-seconds", "3"]
+    # The exit code is the point here, not the latency of a busy machine: gate on events only.
+    lenient = tmp_path.parent / "lenient.toml"
+    lenient.write_text("[load]\nmin_events = 1\ncpu_warning = false\n")
+    probe = ["--load-users", "10", "--load-seconds", "3", "--thresholds", str(lenient)]
     code = main(["check", url, "--resumable", "--report-dir", str(tmp_path), "--json", *probe])
     report = json.loads(capsys.readouterr().out)  # stdout holds the JSON alone
     assert code == 0
@@ -139,3 +142,35 @@ def test_clients_json_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFi
     assert [(r["client"], r["case"], r["outcome"]) for r in data["results"]] == [
         ("harness", "client.lines.1", "OK")
     ]
+
+
+def test_cases_pattern_takes_prefixes_and_refuses_nothing(
+    reference_server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = reference_server_url + "/counter?count=5&interval_ms=10"
+    assert main(["check", url, "--cases", "server.framin", "--load-users", "0"]) == 2
+    error = one_line_error(capsys)
+    assert "matches no case" in error and "server.framing" in error and "server.headers" in error
+    args = ["--cases", "server.status", "--load-users", "0", "--report-dir", str(tmp_path)]
+    assert main(["check", url, *args]) == 0
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert [c["id"] for c in report["cases"]] == ["server.status.1"]
+
+
+def test_a_load_probe_that_cannot_start_is_exit_2_not_a_pass(
+    reference_server_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.load import run as load_run
+
+    def cannot(_options: object) -> None:
+        raise load_run.LoadError("locust is not installed")
+
+    monkeypatch.setattr(load_run, "run_load", cannot)
+    url = reference_server_url + "/counter?count=5&interval_ms=10"
+    args = ["--cases", "server.status.*", "--load-users", "3", "--report-dir", str(tmp_path)]
+    assert main(["check", url, *args]) == 2
+    assert "the load probe could not run: locust is not installed" in capsys.readouterr().err
+    assert (tmp_path / "conformance.json").is_file()  # what did run is still reported

@@ -40,8 +40,12 @@ def sse_harness(*args: str) -> None:
 def run_folder(reference_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("run")
     url = reference_server_url + "/counter?count=20&interval_ms=10"
+    # These tests are about pages, not timing: a gate that only asks for events, so a busy
+    # machine's latency cannot fail them.
+    lenient = folder / "lenient.toml"
+    lenient.write_text("[load]\nmin_events = 1\ncpu_warning = false\n")
     sse_harness("check", url, "--resumable", "--report-dir", str(folder), "--load-users", "20",
-                "--load-seconds", "3")  # fmt: skip
+                "--load-seconds", "3", "--thresholds", str(lenient))  # fmt: skip
     cases = "client.lines.*,client.status.2*"
     sse_harness("clients", "--clients", "harness,httpx-sse", "--cases", cases,
                 "--report-dir", str(folder), "-q")  # fmt: skip
