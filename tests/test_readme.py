@@ -92,9 +92,18 @@ def bounded(argv: list[str], tmp: Path) -> list[str]:
     return argv
 
 
+#: A command substitution the README uses: ``"$(sse-harness locustfiles --path NAME)"``.
+SUBSTITUTION = re.compile(r'"\$\((sse-harness locustfiles --path \w+)\)"')
+
+
 def expand(command: str, port: int, tmp: Path) -> list[str]:
     text = command.replace("8000", str(port)).replace("reports/", f"{tmp}/")
-    return shlex.split(text)
+
+    def substitute(match: re.Match[str]) -> str:
+        done = subprocess.run(shlex.split(match[1]), capture_output=True, text=True, check=True)
+        return shlex.quote(done.stdout.strip())
+
+    return shlex.split(SUBSTITUTION.sub(substitute, text))
 
 
 def check_install(argv: list[str]) -> None:
