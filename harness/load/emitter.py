@@ -13,6 +13,7 @@ prints its URL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -61,12 +62,24 @@ class Emitter:
         self._server.stop(timeout=1)
 
     def _serve(self, sock: gevent.socket.socket, _address: object) -> None:
+        # A reader may leave at any point, by close, reset or broken pipe: that ends its stream,
+        # like a normal end, and must not reach the hub (which prints a traceback per greenlet).
+        with contextlib.suppress(OSError):
+            if self._read_request(sock):
+                self._stream(sock)
+
+    @staticmethod
+    def _read_request(sock: gevent.socket.socket) -> bool:
+        """Wait for the request head, not looked at; False if the reader left or sent too much."""
         head = b""
-        while b"\r\n\r\n" not in head:  # the request is not looked at, only waited for
+        while b"\r\n\r\n" not in head:
             data = sock.recv(4096)
             if not data or len(head) > _MAX_REQUEST_HEAD:
-                return
+                return False
             head += data
+        return True
+
+    def _stream(self, sock: gevent.socket.socket) -> None:
         sock.sendall(_HEAD)
         anchor = time.monotonic()
         anchor_wall = time.time()
@@ -89,10 +102,7 @@ class Emitter:
                 )
                 for n in range(seq, last)
             ]
-            try:
-                sock.sendall(b"".join(blocks))
-            except OSError:  # the reader left
-                return
+            sock.sendall(b"".join(blocks))
             seq = last
             tick += 1
 

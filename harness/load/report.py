@@ -80,6 +80,7 @@ def load_report(
                 "out_of_order",
                 "truncated_streams",
                 "reconnects",
+                "restarts",
                 "resume_exact",
                 "resume_inexact",
                 "unsequenced",
