@@ -13,6 +13,9 @@ layers, in this order:
               ``harness.stream.encode`` refuses to write are made, deliberately)
 ``chunks``    the byte stream as a whole is reshaped (buffered, truncated, compressed, cut)
 ``headers``   status and headers of the guarded response are changed
+``capacity``  beyond a number of live streams, a request is refused by dropping the connection
+``head``      HEAD runs the stream and is answered only when it ends (what Node does to a HEAD
+              routed to a GET handler)
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ class Fault:
     lines: LineEdit | None = None
     chunks: ChunkStage | None = None
     keepalive: bool = True
+    #: Live streams with this fault the app holds; beyond, the connection is dropped unanswered.
+    capacity: int | None = None
+    hold_head: bool = False
 
     @property
     def level(self) -> Level:
@@ -84,6 +90,8 @@ class Fault:
             "headers": bool(self.set_headers or self.drop_headers)
             or self.status is not None
             or not self.keepalive,
+            "capacity": self.capacity is not None,
+            "head": self.hold_head,
         }
         return [layer for layer, on in flags.items() if on]
 
@@ -343,6 +351,26 @@ _ALL = (
         "S-20",
         "no Cache-Control header, so caches may store and replay the stream",
         drop_headers=("cache-control",),
+    ),
+    Fault(
+        "no_accel_buffering",
+        "S-21",
+        "no X-Accel-Buffering: no header, so nginx buffers the stream",
+        drop_headers=("x-accel-buffering",),
+    ),
+    Fault(
+        "capacity_reset",
+        "S-14",
+        "beyond 10 live streams with this fault, the connection is dropped without an answer "
+        "(clients reconnect at once) instead of a 503",
+        capacity=10,
+    ),
+    Fault(
+        "head_held",
+        "S-01",
+        "HEAD runs the stream and its headers are sent only when the stream ends, as Express "
+        "and Fastify on Node answer a HEAD routed to the GET handler",
+        hold_head=True,
     ),
 )
 

@@ -16,12 +16,14 @@ every request.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 
 from harness.contract import STREAM_ID_HEADER
 from harness.sse_guard import GuardedEventSourceResponse, StreamControl
@@ -92,6 +94,9 @@ class Stream:
         fault = self.fault or _CLEAN
         if fault.html_page:
             return HTMLResponse(HTML_PAGE)
+        live = _live_streams(self.request)
+        if fault.capacity is not None and live[fault.name] >= fault.capacity:
+            return _DroppedConnection()
         if fault.slow_start:
             await asyncio.sleep(settings.slow_first_byte_s)
         registry = self.runtime.registry
@@ -125,10 +130,76 @@ class Stream:
             del response.headers[name]
         for name, value in fault.set_headers.items():
             response.headers[name] = value
+        if fault.hold_head and self.request.method == "HEAD":
+            return _HeldHead(response)
+        if fault.capacity is not None:
+            return _Counted(response, live, fault.name)
         return response
 
 
 _CLEAN = Fault("none", "S-01", "no fault: every hook is off")
+
+
+def _live_streams(request: Request) -> Counter[str]:
+    """Live streams per fault name, kept by the app (the ``capacity`` fault counts its own)."""
+    state = request.app.state
+    if not hasattr(state, "fault_streams"):
+        state.fault_streams = Counter()
+    found: Counter[str] = state.fault_streams
+    return found
+
+
+class _Counted(Response):
+    """A response that holds one of its fault's stream slots from its creation to its end.
+
+    Counted from creation, not from the first byte: concurrent requests are refused as they
+    arrive, as a server with a connection limit refuses them.
+    """
+
+    def __init__(self, inner: Response, live: Counter[str], name: str) -> None:
+        super().__init__()  # FastAPI sets ``background`` on what an endpoint returns
+        self.inner, self.live, self.name = inner, live, name
+        live[name] += 1
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.inner(scope, receive, send)
+        finally:
+            self.live[self.name] -= 1
+
+
+class _DroppedConnection(Response):
+    """Refuse by dropping the connection without a byte (``capacity_reset``).
+
+    ASGI has no way to say "reset"; but an app that fails after starting its response makes
+    uvicorn close the connection. The status 0 makes uvicorn mark the response started and then
+    fail before it writes anything (it knows no phrase for 0), so the client sees a connection
+    closed without an answer, which it takes for a network error and reconnects at once.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 0, "headers": []})
+
+
+class _HeldHead(Response):
+    """Answer HEAD as Node answers a HEAD routed to a GET handler (``head_held``): the stream
+    runs as for GET, its body is thrown away, and the headers go out only when it ends."""
+
+    def __init__(self, inner: Response) -> None:
+        super().__init__()  # FastAPI sets ``background`` on what an endpoint returns
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                held.append(message)
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                await send(held.pop())
+                await send({"type": "http.response.body", "body": b""})
+
+        await self.inner({**scope, "method": "GET"}, receive, hold)
 
 
 async def open_stream(

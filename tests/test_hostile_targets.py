@@ -63,6 +63,33 @@ async def fragile(request: web.Request) -> web.StreamResponse:
     return await stream(request, b"id: 1\ndata: x\n\n")
 
 
+async def held_head(request: web.Request) -> web.StreamResponse:
+    """Node's way with a HEAD routed to the GET handler: the stream runs, its body is dropped,
+    and the headers go out when it ends (here a 1 s stream; ``?endless`` never ends)."""
+    events = 1000 if "endless" in request.query else 10
+    if request.method == "HEAD":
+        for _ in range(events):  # the stream runs without a body, until it ends or its client goes
+            if request.transport is None or request.transport.is_closing():
+                break
+            await asyncio.sleep(0.1)  # the producer's pace, not synchronisation
+        return web.Response(headers=SSE)
+    return await stream(request, *(b"data: x\n\n" for _ in range(events)), pace=0.1)
+
+
+async def stray_after_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A raw server that answers HEAD with 200 and then the chunked terminator it should not
+    send (``0\r\n\r\n``), and streams to GET."""
+    request = await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n")
+    writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
+    if request.startswith(b"HEAD"):
+        writer.write(b"0\r\n\r\n")
+    else:
+        writer.write(b"9\r\ndata: x\n\n\r\n0\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
 def limited(answer_over_limit: int | None, limit: int = 10):  # type: ignore[no-untyped-def]
     """A stream endpoint that holds ``limit`` streams; beyond that it answers the given status,
     or, with None, drops the connection without a word."""
@@ -121,6 +148,7 @@ async def base(serve_aiohttp: Callable[[web.Application], Awaitable[str]]) -> st
         "/fragile": fragile,
         "/limited-reset": limited(None),
         "/limited-503": limited(503),
+        "/held-head": held_head,
     }.items():
         app.router.add_route("*", path, handler)
     app.router.add_route("*", "/lossy/{tail:.*}", lossy_contract)
@@ -169,6 +197,36 @@ async def test_cors_that_refuses_last_event_id_or_names_another_origin(base: str
 async def test_head_and_bogus_last_event_id_answered_with_500(base: str) -> None:
     found = await outcomes(base + "/fragile", "server.http.1,server.resume.2")
     assert found == {"server.http.1": "NON-STRICT", "server.resume.2": "NON-STRICT"}
+
+
+async def test_a_head_held_until_the_stream_ends_is_late_however_long_the_stream(
+    base: str,
+) -> None:
+    run = await run_cases(
+        Target(base + "/held-head", contract=""),
+        pattern="server.http.1",
+        window=Window(max_events=20, max_seconds=3.0),
+    )
+    (one_second,) = run.results
+    assert one_second.outcome.value == "NON-STRICT"
+    assert "held until the stream ends" in one_second.evidence["observed"]
+    endless = await outcomes(base + "/held-head?endless=1", "server.http.1")
+    assert endless == {"server.http.1": "NON-STRICT"}
+
+
+async def test_body_bytes_after_a_head_response_are_flagged_with_what_arrived() -> None:
+    server = await asyncio.start_server(stray_after_head, "127.0.0.1", 0)
+    host, port = server.sockets[0].getsockname()[:2]
+    async with server:
+        run = await run_cases(
+            Target(f"http://{host}:{port}/stream", contract=""),
+            pattern="server.http.1",
+            window=Window(max_events=20, max_seconds=3.0),
+        )
+    (head,) = run.results
+    assert head.outcome.value == "NON-STRICT"
+    assert "5 body bytes after the HEAD response" in head.evidence["observed"]
+    assert head.evidence["excerpt"] == "0\\r\\n\\r\\n"
 
 
 async def test_a_careless_stack_fails_every_script_it_breaks(base: str) -> None:

@@ -1,4 +1,5 @@
-"""The suite's own acceptance test: clean reference server passes, every fault is caught.
+"""The suite's own acceptance test: clean reference server passes, and every fault is caught by
+exactly the cases pinned in ``harness.server.killmatrix.EXPECTED``, with the pinned outcomes.
 
 The reference server runs as a separate process (real uvicorn, loopback), so timing cases are
 not disturbed by the client sharing its interpreter.
@@ -14,8 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from harness.server.cases import load_catalog
 from harness.server.check import write_conformance
-from harness.server.killmatrix import SERVER_FLAGS, format_matrix, run_kill_matrix
+from harness.server.killmatrix import (
+    EXPECTED,
+    SERVER_FLAGS,
+    format_matrix,
+    matrix,
+    run_kill_matrix,
+    unproven,
+)
+from reference_server.faults import FAULTS
 from reference_server.launch import serve_subprocess
 
 
@@ -25,11 +35,17 @@ def server() -> Iterator[str]:
         yield process.url
 
 
+def test_every_case_is_either_pinned_to_a_fault_or_listed_with_a_reason() -> None:
+    assert set(EXPECTED) == set(FAULTS)
+    caught = {case for row in EXPECTED.values() for case, _ in row}
+    assert caught.isdisjoint(unproven())
+    assert caught | set(unproven()) == set(load_catalog())
+
+
 @pytest.mark.timeout(300)
-def test_every_fault_is_caught_by_the_case_that_owns_its_rule(server: str) -> None:
+def test_the_kill_matrix_is_exactly_the_pinned_one(server: str) -> None:
     with urllib.request.urlopen(server + "/faults", timeout=5) as answer:
         faults = json.load(answer)
-    assert len(faults) >= 20
     clean, rows = asyncio.run(run_kill_matrix(server, faults))
     print("\n" + format_matrix(rows))
     report = clean.as_json()
@@ -41,5 +57,4 @@ def test_every_fault_is_caught_by_the_case_that_owns_its_rule(server: str) -> No
         if c["outcome"] in ("FAILED", "ERROR", "NON-STRICT")
     ]
     assert bad == [], "the clean reference server must pass every case"
-    uncaught = [r["fault"] for r in rows if not r["caught_by"]]
-    assert uncaught == [], f"faults no case catches:\n{format_matrix(rows)}"
+    assert matrix(rows) == EXPECTED, format_matrix(rows)

@@ -3,6 +3,7 @@ below holds for the faulty stream and fails for the clean stream from the same r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import zlib
@@ -16,6 +17,7 @@ import pytest
 from harness.client import EventSource, SSEContentTypeError, SSEStatusError
 from harness.contract import STREAM_ID_HEADER
 from harness.rules import RULES
+from harness.server.probe import Window, capture_head
 from harness.sse_guard import KEEPALIVE_COMMENT
 from reference_server.faults import FAULTS
 from reference_server.streaming import FAULT_HEADER
@@ -112,9 +114,10 @@ EVIDENCE: dict[str, Evidence] = {
     ),
     "connection_header": Evidence(lambda w: assert_(w.headers.get("Connection") == "keep-alive")),
     "no_cache_control": Evidence(lambda w: assert_("Cache-Control" not in w.headers)),
+    "no_accel_buffering": Evidence(lambda w: assert_("X-Accel-Buffering" not in w.headers)),
 }
-#: Faults whose evidence needs more than one response; each has a test of its own below.
-SEPARATE = {"leak_generator"}
+#: Faults whose evidence needs more than one response, or a HEAD; each has a test of its own.
+SEPARATE = {"leak_generator", "capacity_reset", "head_held"}
 
 
 def assert_(condition: object) -> None:
@@ -161,6 +164,47 @@ async def test_leak_generator_keeps_producing_after_the_client_leaves(
             assert record["blocks"] > 100  # 1 s of 2 ms ticks after one read
     assert stops[""] < 0.5
     assert stops["leak_generator"] >= 1.0 * 0.9  # FAST_SETTINGS.leak_linger_s
+
+
+async def test_capacity_reset_drops_streams_beyond_its_limit_without_a_word(
+    reference_server_url: str,
+) -> None:
+    limit = FAULTS["capacity_reset"].capacity
+    assert limit is not None
+    url = f"{reference_server_url}/counter?count=10000&interval_ms=50"
+    answers: dict[str, list[object]] = {}
+    async with aiohttp.ClientSession() as session:
+        for fault in ("", "capacity_reset"):
+
+            async def one(fault: str = fault) -> aiohttp.ClientResponse | str:
+                try:
+                    return await session.get(f"{url}&fault={fault}")
+                except aiohttp.ServerDisconnectedError as exc:
+                    return type(exc).__name__
+
+            got = await asyncio.gather(*(one() for _ in range(limit + 2)))
+            answers[fault] = [getattr(a, "status", a) for a in got]
+            for answer in got:
+                if isinstance(answer, aiohttp.ClientResponse):
+                    answer.close()
+    assert answers[""] == [200] * (limit + 2)
+    assert (
+        sorted(answers["capacity_reset"], key=str)
+        == [200] * limit + ["ServerDisconnectedError"] * 2
+    )
+
+
+async def test_head_held_answers_head_only_when_the_stream_ends(reference_server_url: str) -> None:
+    url = f"{reference_server_url}/counter?count=10000&interval_ms=50"
+    window = Window(header_timeout=2.0)
+    clean = await capture_head(url, window=window)
+    held = await capture_head(url + "&fault=head_held", window=window)
+    assert (clean.status, clean.raw) == (200, b"")
+    assert (held.status, held.end) == (None, "timeout")
+    short = await capture_head(
+        f"{reference_server_url}/counter?count=4&interval_ms=100&fault=head_held", window=window
+    )
+    assert short.status == 200 and short.t_headers is not None and short.t_headers >= 0.25
 
 
 def test_catalogue_names_real_rules_with_their_levels() -> None:

@@ -81,7 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=20.0,
         metavar="SECONDS",
-        help="longest silence before a keep-alive is due (S-16; default 20)",
+        help="longest silence tolerated before a keep-alive comment is due (S-16; default 20);"
+        " a silence counts as too long only beyond the bound plus 5%% of it (at least 0.1 s), so"
+        " a server that sends a keep-alive exactly every BOUND seconds passes",
     )
     parser.add_argument(
         "--header-timeout",

@@ -1,9 +1,11 @@
 """The fault x case kill matrix: proof that each check catches what it claims.
 
 The reference server breaks one rule per named fault (``GET /faults``). Running the suite against
-each fault must make a case that owns the fault's rule report the breach, graded as that case's
-level demands (FAILED for a MUST case, NON-STRICT otherwise). A fault no case catches is a hole
-in the suite; a check that never fires under any fault is unproven.
+each fault must make the cases that own the fault's rule report the breach, graded as their level
+demands (FAILED for a MUST case, NON-STRICT otherwise). :data:`EXPECTED` pins which cases catch
+each fault and with which outcome, so a catcher that goes quiet (or a new one that starts to fire)
+shows as a change, not as "still caught by something". :data:`UNPROVEN` names every case no fault
+reaches and says why, so a hole in the matrix is a decision on record, not an oversight.
 """
 
 from __future__ import annotations
@@ -14,11 +16,85 @@ from typing import Any
 from urllib.parse import urlencode
 
 from harness.outcome import Outcome, grade
+from harness.server.cases import load_catalog
 from harness.server.probe import Window
 from harness.server.runner import ConformanceRun, run_cases
-from harness.server.target import Target
+from harness.server.target import Need, Target
 
-__all__ = ["FaultTarget", "catches", "format_matrix", "run_kill_matrix"]
+__all__ = [
+    "EXPECTED",
+    "UNPROVEN",
+    "FaultTarget",
+    "catches",
+    "format_matrix",
+    "matrix",
+    "run_kill_matrix",
+    "unproven",
+]
+
+_FAILED, _NON_STRICT = Outcome.FAILED.value, Outcome.NON_STRICT.value
+
+#: fault -> the cases owning its rule that catch it, with their outcome, in catalog order.
+EXPECTED: dict[str, tuple[tuple[str, str], ...]] = {
+    "wrong_content_type": (("server.headers.1", _FAILED),),
+    "charset_latin1": (("server.headers.2", _FAILED),),
+    "html_body": (("server.headers.1", _FAILED),),
+    # HEAD of the same endpoint answers 500 too; the HEAD case owns S-01 as a PRACTICE.
+    "status_500": (("server.status.1", _FAILED), ("server.http.1", _NON_STRICT)),
+    "status_500_midstream": (("server.framing.7", _FAILED), ("server.close.1", _NON_STRICT)),
+    "no_final_blank_line": (("server.framing.7", _FAILED),),
+    "cr_in_value": (("server.framing.4", _FAILED),),
+    "lf_in_value": (("server.framing.4", _FAILED),),
+    "nul_in_id": (("server.framing.5", _FAILED),),
+    "retry_decimal": (("server.framing.6", _FAILED),),
+    "retry_negative": (("server.framing.6", _FAILED),),
+    "retry_bool": (("server.framing.6", _FAILED),),
+    "retry_unit": (("server.framing.6", _FAILED),),
+    "invalid_utf8": (("server.framing.1", _FAILED),),
+    "bom_midstream": (("server.framing.2", _FAILED),),
+    "uppercase_fields": (("server.framing.3", _FAILED),),
+    "buffered": (("server.timing.3", _NON_STRICT),),
+    "gzip": (("server.headers.5", _NON_STRICT),),
+    "ignore_last_event_id": (("server.resume.1", _NON_STRICT),),
+    "duplicate_ids": (("server.ids.1", _NON_STRICT), ("server.ids.2", _NON_STRICT)),
+    "skip_ids": (("server.ids.2", _NON_STRICT),),
+    "leak_generator": (
+        ("server.disconnect.1", _NON_STRICT),
+        ("server.disconnect.2", _NON_STRICT),
+    ),
+    "slow_first_byte": (("server.timing.1", _NON_STRICT),),
+    "no_keepalive": (("server.keepalive.1", _NON_STRICT),),
+    "connection_header": (("server.headers.6", _NON_STRICT),),
+    "no_cache_control": (("server.headers.3", _NON_STRICT),),
+    "no_accel_buffering": (("server.headers.4", _NON_STRICT),),
+    "capacity_reset": (("server.capacity.1", _NON_STRICT),),
+    "head_held": (("server.http.1", _NON_STRICT),),
+}
+
+_OBSERVATION = "an observation: it reports a fact and never grades a breach, so nothing can fail it"
+_HOSTILE = "proven by a purpose-built target in tests/test_hostile_targets.py"
+_SCRIPTED = (
+    "a script runs on the contract's own endpoint, which no fault of the target reaches; proven"
+    " by the lossy contract in tests/test_hostile_targets.py and by scenarios/"
+)
+
+#: Cases no reference-server fault makes fail, and why. Scripted cases are added by
+#: :func:`unproven` from the catalog (they are not run against faults at all).
+UNPROVEN: dict[str, str] = {
+    "server.framing.8": _OBSERVATION
+    + " (every byte before the last terminator ends in CR, LF or CRLF by construction)",
+    "server.framing.9": _OBSERVATION,
+    "server.timing.2": _OBSERVATION,
+    "server.resume.3": _OBSERVATION + " (204 or 200 after the end are both legitimate)",
+    "server.http.2": _OBSERVATION + " (following redirects is the client's duty)",
+    "server.framing.10": _HOSTILE + " (/no-blank-lines)",
+    "server.framing.11": _HOSTILE + " (/endless)",
+    "server.resume.2": _HOSTILE + " (/fragile: 500 on an unknown Last-Event-ID)",
+    "server.cors.1": _HOSTILE
+    + " (/cors); the reference app's CORS middleware answers preflights before any stream"
+    " fault runs, so a fault needs a hook in reference_server/app.py",
+    "server.cors.2": _HOSTILE + " (/cors); same reason as server.cors.1",
+}
 
 #: Reference-server settings (``python -m reference_server`` flags) that make faults quick to
 #: show: a slow first byte slower than the headers bound, a leak longer than the settle time,
@@ -34,11 +110,13 @@ class FaultTarget:
     keepalive_bound_s: float = 20.0
 
 
-#: Faults that only show on a particular stream: keep-alive matters only on an idle one, and a
-#: leaking generator only on a stream that would outlive the check.
+#: Faults that only show on a particular stream: keep-alive matters only on an idle one, a
+#: leaking generator only on a stream that would outlive the check, a held HEAD best on a long one.
 SPECIAL = {
     "no_keepalive": FaultTarget("/counter?count=3&interval_ms=1500", keepalive_bound_s=1.0),
     "leak_generator": FaultTarget("/counter?count=1000&interval_ms=30"),
+    # A 3 s stream: its held HEAD is later than any bound, however loaded the machine.
+    "head_held": FaultTarget("/counter?count=60&interval_ms=50"),
 }
 
 
@@ -57,11 +135,21 @@ def catches(run: ConformanceRun, rule: str) -> list[dict[str, str]]:
     ]
 
 
+def _scripted() -> list[str]:
+    return [c.id for c in load_catalog().values() if c.needs is Need.SCRIPTED]
+
+
 async def _one(base: str, fault: dict[str, Any] | None, window: Window) -> ConformanceRun:
+    """The clean run grades every case; a fault run leaves out the scripted ones, which the
+    fault cannot reach, so their timing under load cannot blur the pinned matrix."""
     name = fault["name"] if fault else None
     where = SPECIAL.get(name or "", FaultTarget())
     target = Target(_url(base, where.path, name), resumable=True)
-    return await run_cases(target, window=window, keepalive_bound_s=where.keepalive_bound_s)
+    scripted = set(_scripted())
+    pattern = None if name is None else ",".join(i for i in load_catalog() if i not in scripted)
+    return await run_cases(
+        target, pattern=pattern, window=window, keepalive_bound_s=where.keepalive_bound_s
+    )
 
 
 async def run_kill_matrix(
@@ -102,10 +190,25 @@ async def run_kill_matrix(
     return clean, rows
 
 
+def matrix(rows: list[dict[str, Any]]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The rows in the shape of :data:`EXPECTED`, to compare with it exactly."""
+    return {r["fault"]: tuple((c["case"], c["outcome"]) for c in r["caught_by"]) for r in rows}
+
+
+def unproven() -> dict[str, str]:
+    """Every case no fault reaches, with the reason, in catalog order (scripted ones included)."""
+    reasons = dict(UNPROVEN, **dict.fromkeys(_scripted(), _SCRIPTED))
+    return {i: reasons[i] for i in load_catalog() if i in reasons}
+
+
 def format_matrix(rows: list[dict[str, Any]]) -> str:
     width = max(len(r["fault"]) for r in rows)
     lines = [f"{'fault':<{width}}  rule  caught by"]
     for row in rows:
         hits = ", ".join(f"{c['case']} {c['outcome']}" for c in row["caught_by"]) or "NOT CAUGHT"
         lines.append(f"{row['fault']:<{width}}  {row['rule']}  {hits}")
+    reasons = unproven()
+    width = max(map(len, reasons))
+    lines += ["", "cases without a fault:"]
+    lines += [f"{case:<{width}}  {why}" for case, why in reasons.items()]
     return "\n".join(lines)

@@ -10,20 +10,24 @@ Every capture is bounded in time, events and bytes, and a broken target ends it 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from harness.stream import Event, Parser, StreamLimitError, Violation, media_type
 
-__all__ = ["Capture", "Chunk", "TimedEvent", "Window", "capture"]
+__all__ = ["Capture", "Chunk", "TimedEvent", "Window", "capture", "capture_head"]
 
 EndReason = Literal["closed", "window", "aborted", "limit", "timeout", "refused", "no-body"]
+#: Most bytes of a raw response head (status line and headers) ``capture_head`` reads.
+MAX_HEAD_BYTES = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +209,98 @@ async def _read_body(
     cap.violation_count = parser.violation_count
     cap.retry = parser.retry
     cap.last_event_id = parser.last_event_id
+
+
+async def capture_head(
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    window: Window = Window(),
+    linger: float = 0.5,
+) -> Capture:
+    """A HEAD exchange read off the socket, so what follows the response head is evidence.
+
+    aiohttp hides (or fails on) bytes a server sends after a HEAD response, such as the stray
+    ``0\\r\\n\\r\\n`` of a chunked terminator, and reports that as a refused connection. Here
+    the head is parsed by hand and anything that arrives within ``linger`` seconds after it (or
+    until the server closes) lands in ``chunks``. The request asks ``Connection: close``, so a
+    well-behaved server ends the exchange at once and no linger is spent. Redirects are not
+    followed: a HEAD answered with a redirect is an answer.
+    """
+    start = time.monotonic()
+    parts = urlsplit(url)
+    cap = Capture(url=url, method="HEAD", request_headers=dict(headers or {}))
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    host = parts.hostname or "127.0.0.1"
+    lines = [f"HEAD {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1"]
+    lines += [f"Host: {parts.netloc}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in cap.request_headers.items() if k.lower() != "connection"]
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(
+                host, port, ssl=ssl.create_default_context() if secure else None
+            ),
+            timeout=window.connect_timeout,
+        )
+    except (OSError, TimeoutError) as exc:
+        cap.end, cap.error = "refused", f"{type(exc).__name__}: {exc}"
+        cap.duration = time.monotonic() - start
+        return cap
+    try:
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace"))
+        await _read_head(reader, cap, window, start, linger)
+    finally:
+        writer.close()
+    cap.duration = time.monotonic() - start
+    return cap
+
+
+async def _read_head(
+    reader: asyncio.StreamReader, cap: Capture, window: Window, start: float, linger: float
+) -> None:
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=window.header_timeout)
+    except TimeoutError:
+        cap.end, cap.error = "timeout", f"no response headers within {window.header_timeout} s"
+        return
+    except asyncio.IncompleteReadError as exc:
+        cap.end = "aborted"
+        cap.error = f"the connection closed after {len(exc.partial)} bytes of response head"
+        cap.chunks.append(Chunk(time.monotonic() - start, exc.partial))
+        return
+    except (asyncio.LimitOverrunError, OSError) as exc:
+        cap.end, cap.error = "aborted", f"{type(exc).__name__}: {exc}"
+        return
+    cap.t_headers = time.monotonic() - start
+    _parse_head(head, cap)
+    deadline = time.monotonic() + linger
+    cap.end = "window"
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            data = await asyncio.wait_for(reader.read(MAX_HEAD_BYTES), timeout=remaining)
+        except TimeoutError:
+            break
+        except OSError as exc:
+            cap.end, cap.error = "aborted", f"{type(exc).__name__}: {exc}"
+            break
+        if not data:
+            cap.end = "closed"
+            break
+        cap.chunks.append(Chunk(time.monotonic() - start, data))
+        if len(cap.raw) >= MAX_HEAD_BYTES:
+            break
+
+
+def _parse_head(head: bytes, cap: Capture) -> None:
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    version, _, rest = status_line.partition(" ")
+    code, _, cap.reason = rest.partition(" ")
+    cap.http_version = version.removeprefix("HTTP/")
+    cap.status = int(code) if code.isdigit() else None
+    found: CIMultiDict[str] = CIMultiDict()
+    for line in fields:
+        name, colon, value = line.partition(":")
+        if colon:
+            found.add(name.strip(), value.strip())
+    cap.headers = CIMultiDictProxy(found)

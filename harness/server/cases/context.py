@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from harness.server.probe import Capture, Window, capture
+from harness.server.probe import Capture, Window, capture, capture_head
 from harness.server.target import Need, Target
 
 __all__ = ["Context"]
@@ -69,6 +69,16 @@ class Context:
             )
 
         return await self._once(key, make)
+
+    async def head(self, window: Window) -> Capture:
+        """The target's answer to HEAD, read off the socket (``probe.capture_head``), shared."""
+
+        async def make() -> Capture:
+            return await capture_head(
+                self.target.url, headers=self.target.request_headers(), window=window
+            )
+
+        return await self._once("head", make)
 
     async def capabilities(self) -> set[Need]:
         async def make() -> set[Need]:

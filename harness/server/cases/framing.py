@@ -109,7 +109,9 @@ async def final_blank_line(ctx: Context) -> Finding:
 
 @case("server.framing.8", "Line terminators are CRLF, LF or CR", ["S-05"])
 async def terminators(ctx: Context) -> Finding:
-    """Any of the three is conforming; which ones a stream mixes is worth knowing for proxies."""
+    """An observation, never a verdict: every byte before the last terminator ends in CR, LF or
+    CRLF by construction, and what follows it is an unfinished line (server.framing.7, S-07).
+    Which terminators a stream mixes is worth knowing for proxies."""
     cap = await ctx.stream()
     if not cap.body:
         return Finding("no body received", None)
@@ -117,7 +119,7 @@ async def terminators(ctx: Context) -> Finding:
     counts = {"CRLF": crlf, "LF": cap.body.count(b"\n") - crlf, "CR": cap.body.count(b"\r") - crlf}
     used = {k: v for k, v in counts.items() if v}
     mixed = " (mixed)" if len(used) > 1 else ""
-    return Finding(f"line terminators: {used}{mixed}")
+    return Finding(f"line terminators: {used}{mixed}", None)
 
 
 @case("server.framing.9", "Event types seen (omitted or empty means message)", ["S-12"])

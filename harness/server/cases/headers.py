@@ -150,7 +150,9 @@ async def connection_header(ctx: Context) -> Finding:
     return Finding(
         f"Connection: {value} over HTTP/{cap.http_version}"
         + (
-            ": redundant in HTTP/1.1, and a protocol error if the app is served over HTTP/2"
+            ": redundant in HTTP/1.1, and a protocol error if the app is served over HTTP/2."
+            " Over HTTP/1.1 the header may come from the HTTP server rather than the app"
+            " (some add it themselves): only a run over HTTP/2 tells (S-22)"
             if keep_alive
             else ""
         ),

@@ -108,6 +108,8 @@ async def resume_unknown(ctx: Context) -> Finding:
     needs=Need.RESUMABLE,
 )
 async def after_end(ctx: Context) -> Finding:
+    """An observation: ending with 204 is advice (S-13), and a 200 that resumes is as right for
+    a stream that continues; the report says which the target does."""
     first = await ctx.stream()
     if first.end != "closed":
         return Finding(f"the stream did not end within the window ({first.end})", None)
@@ -116,7 +118,7 @@ async def after_end(ctx: Context) -> Finding:
         "resume:after-end", headers={"Last-Event-ID": last}, window=_one_answer(ctx)
     )
     if cap.status == 204:
-        return Finding(f"reconnect with Last-Event-ID {last!r} answered 204: clients stop")
+        return Finding(f"reconnect with Last-Event-ID {last!r} answered 204: clients stop", None)
     return Finding(
         f"reconnect with Last-Event-ID {last!r} answered {cap.status} with"
         f" {len(cap.events)} events: clients keep reconnecting after every end",
