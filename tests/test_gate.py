@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,52 @@ def test_a_broken_user_file_is_an_error_not_a_fallback(tmp_path: Path) -> None:
     (tmp_path / "sse-harness.toml").write_text("[load\n")
     with pytest.raises(ValueError, match="sse-harness.toml"):
         gate.resolve_thresholds(cwd=tmp_path)
+
+
+def _bench(tmp_path: Path, name: str, **figures: float) -> Path:
+    """A benchmark record written by the benchmarks' own recorder."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from record import Figure, record
+    finally:
+        sys.path.pop(0)
+    rows = [
+        Figure(key, value, "ms" if key.endswith("_ms") else "x",
+               "lower" if key.endswith("_ms") else "higher")
+        for key, value in figures.items()
+    ]  # fmt: skip
+    return record("demo", rows, title="demo", directory=tmp_path / name)
+
+
+@pytest.mark.parametrize(("ratio", "p99_ms", "code", "warned"), [
+    (2.0, 10.0, 0, False),  # unchanged
+    (1.5, 10.0, 0, True),   # ratio 25% worse: warn
+    (0.9, 10.0, 1, False),  # ratio 55% worse: fail
+    (2.0, 16.0, 1, False),  # latency 60% worse: fail
+    (3.0, 5.0, 0, False),   # better on both
+])  # fmt: skip
+def test_benchmarks_are_gated_against_a_saved_run(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    ratio: float,
+    p99_ms: float,
+    code: int,
+    warned: bool,
+) -> None:
+    old = _bench(tmp_path, "old", vs_peer=2.0, p99_ms=10.0)
+    new = _bench(tmp_path, "new", vs_peer=ratio, p99_ms=p99_ms)
+    capsys.readouterr()
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    args = [str(new), "--baseline", str(old), "--thresholds", str(THRESHOLDS), "--json"]
+    assert command.run(parser.parse_args(args)) == code
+    verdict = json.loads(capsys.readouterr().out)
+    assert bool(verdict["warnings"]) == warned
+
+
+def test_a_benchmark_is_not_compared_with_a_load_report(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, "b", vs_peer=2.0)
+    _write(_report(), tmp_path / "run")
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    assert command.run(parser.parse_args([str(bench), "--baseline", str(tmp_path / "run")])) == 2

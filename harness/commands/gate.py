@@ -1,5 +1,7 @@
-"""``sse-harness gate REPORT [--baseline REPORT]``: the CI verdict on a load run.
+"""``sse-harness gate REPORT [--baseline REPORT]``: the CI verdict on a load run or a benchmark.
 
+A ``load.json`` is gated on the thresholds and, with ``--baseline``, on regressions; a benchmark
+record (``reports/bench/*.json``) is compared with a saved one by the same +20% / +50% rule.
 Exit codes: 0 pass (warnings allowed), 1 a breach, 2 usage error (unreadable report or file).
 """
 
@@ -21,8 +23,12 @@ EXIT_PASS, EXIT_BREACH, EXIT_USAGE = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("report", type=Path, help="a load.json, or the run folder holding one")
-    parser.add_argument("--baseline", type=Path, help="an earlier load.json (or its folder)")
+    parser.add_argument(
+        "report", type=Path, help="a load.json (or its run folder), or a benchmark record"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="an earlier report of the same kind (or its folder)"
+    )
     parser.add_argument(
         "--thresholds",
         type=Path,
@@ -33,16 +39,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.load.gate import evaluate, read_load_report, resolve_thresholds
+    from harness.load.gate import compare_figures, evaluate, read_report, resolve_thresholds
 
     try:
-        report = read_load_report(args.report)
-        baseline = read_load_report(args.baseline) if args.baseline else None
+        report = read_report(args.report)
+        baseline = read_report(args.baseline) if args.baseline else None
         thresholds = resolve_thresholds(args.thresholds)
+        if baseline is not None and baseline.get("kind") != report.get("kind"):
+            raise ValueError("the report and its baseline are not of the same kind")
     except ValueError as exc:
         print(f"sse-harness gate: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    verdict = evaluate(report, thresholds, baseline)
+    if report.get("kind") == "benchmark":
+        verdict = compare_figures(report, baseline, thresholds)
+    else:
+        verdict = evaluate(report, thresholds, baseline)
     if args.json:
         print(json.dumps(verdict.as_json(), indent=2))
     else:

@@ -38,9 +38,11 @@ __all__ = [
     "GateCheck",
     "GateVerdict",
     "Thresholds",
+    "compare_figures",
     "evaluate",
     "load_thresholds",
     "read_load_report",
+    "read_report",
     "resolve_thresholds",
     "shipped_thresholds",
 ]
@@ -249,14 +251,55 @@ def _compare(
             verdict.warnings.append(finding)
 
 
-def read_load_report(path: Path) -> dict[str, Any]:
-    """A ``load.json`` (or the run folder holding one); ``ValueError`` when it is not one."""
+def compare_figures(
+    report: dict[str, Any], baseline: dict[str, Any] | None, thresholds: Thresholds
+) -> GateVerdict:
+    """The verdict on a benchmark record (``benchmarks/record.py``) against a saved one: a figure
+    that got worse by ``warn_pct`` warns, by ``fail_pct`` fails (the load gate's rule). A figure
+    the baseline lacks is compared with nothing; one the run lost is a breach."""
+    verdict = GateVerdict(thresholds=thresholds.as_json())
+    before = {f["name"]: f for f in (baseline or {}).get("figures", [])}
+    now = {f["name"]: f for f in report["figures"]}
+    for name, figure in now.items():
+        old = before.get(name)
+        if old is None:
+            verdict.checks.append(GateCheck(name, figure["value"], None, f"{name}: no baseline"))
+            continue
+        value, reference = float(figure["value"]), float(old["value"])
+        worse = (reference - value) if figure["better"] == "higher" else (value - reference)
+        pct = worse / abs(reference) * 100 if reference else 0.0
+        text = f"{name}: {reference:g} -> {value:g} {figure['unit']} ({-pct:+.0f}% better)"
+        check = GateCheck(name, value, reference, text)
+        verdict.checks.append(check)
+        if pct >= thresholds.fail_pct:
+            verdict.breaches.append(check)
+        elif pct >= thresholds.warn_pct:
+            verdict.warnings.append(check)
+    for name in before.keys() - now.keys():
+        check = GateCheck(name, None, before[name]["value"], f"{name}: missing from this run")
+        verdict.checks.append(check)
+        verdict.breaches.append(check)
+    return verdict
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """A ``load.json`` (or a run folder holding one) or a benchmark record."""
     if path.is_dir():
         path = path / "load.json"
     try:
         report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read report {path}: {exc}") from exc
+    if isinstance(report, dict) and report.get("kind") == "benchmark" and "figures" in report:
+        return report
     if not isinstance(report, dict) or "metrics" not in report or "integrity" not in report:
-        raise ValueError(f"{path} is not a load.json report")
+        raise ValueError(f"{path} is neither a load.json report nor a benchmark record")
+    return report
+
+
+def read_load_report(path: Path) -> dict[str, Any]:
+    """A ``load.json`` (or the run folder holding one); ``ValueError`` when it is not one."""
+    report = read_report(path)
+    if report.get("kind") == "benchmark":
+        raise ValueError(f"{path} is a benchmark record, not a load.json report")
     return report
