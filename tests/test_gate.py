@@ -168,7 +168,7 @@ def test_thresholds_are_found_in_order_and_recorded(tmp_path: Path) -> None:
 
 def test_a_broken_user_file_is_an_error_not_a_fallback(tmp_path: Path) -> None:
     (tmp_path / "sse-harness.toml").write_text("[load\n")
-    with pytest.raises(ValueError, match="sse-harness.toml"):
+    with pytest.raises(ValueError, match=r"sse-harness\.toml"):
         gate.resolve_thresholds(cwd=tmp_path)
 
 
