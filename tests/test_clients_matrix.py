@@ -1,10 +1,11 @@
 """The client matrix end to end: real clients, real processes, the fuzzing server on loopback.
 
-``harness`` must be OK on every case; peers known to deviate must be graded FAILED on the case
-that shows it (so the grader demonstrably can fail); Node clients and browsers run when they are
-installed; a client that hangs, or a runner that ignores its stop, is bounded; reports are
-written and parse. Cells end by the client's own end, by quiet or by their bound, never by a
-test sleeping.
+``harness`` must be OK on every case (the ``client.llm.*`` group included); every other column
+is shown to work on a case it passes and, where its source has a bug, to be graded FAILED on the
+case that shows it (so the grader demonstrably can fail); Node clients and browsers run when
+they are installed; a client that hangs, or a runner that ignores its stop, is bounded; reports
+are written and parse. Cells end by the client's own end, by quiet or by their bound, never by
+a test sleeping.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,8 +50,16 @@ def test_harness_client_is_ok_on_every_case() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-PYTHON_PEERS = ["httpx-sse", "sseclient-py", "requests-sse", "aiohttp-sse-client2"]
-# Each row is a deviation read in the library's source and confirmed by the matrix.
+PYTHON_PEERS = [
+    "httpx-sse",
+    "sseclient-py",
+    "requests-sse",
+    "aiohttp-sse-client2",
+    "openai-python",
+    "anthropic-python",
+    "sseclient",
+]
+# Each row is a behaviour read in the library's source and confirmed by the matrix.
 DEVIATIONS = [
     # httpx-sse holds a trailing CR back until the next chunk, so the event it ends waits.
     ("httpx-sse", "client.chunks.3", Outcome.FAILED),
@@ -63,6 +73,24 @@ DEVIATIONS = [
     ("requests-sse", "client.retry.4", Outcome.FAILED),
     # aiohttp-sse-client2 splits lines on LF only.
     ("aiohttp-sse-client2", "client.lines.3", Outcome.FAILED),
+    # openai's chat.completions.create(stream=True) hands the user every delta ...
+    ("openai-python", "client.llm.1", Outcome.OK),
+    # ... and raises APIError for an error payload, after the deltas before it ...
+    ("openai-python", "client.llm.17", Outcome.OK),
+    # ... but its SSEDecoder dispatches a data-less "event: ping" and Stream json.loads("")es it.
+    ("openai-python", "client.llm.4", Outcome.FAILED),
+    # Its decoder decodes each line strictly: an invalid byte raises UnicodeDecodeError.
+    ("openai-python", "client.utf8.3", Outcome.FAILED),
+    # A decoder has no connection to grade.
+    ("openai-python", "client.status.404", Outcome.UNIMPLEMENTED),
+    # anthropic's messages.stream() raises the "event: error" as an API error ...
+    ("anthropic-python", "client.llm.18", Outcome.OK),
+    # ... but its decoder holds a blank line ending in CR until the next chunk.
+    ("anthropic-python", "client.chunks.3", Outcome.FAILED),
+    # sseclient reads the socket beneath the chunked decoder: chunk framing splits its lines.
+    ("sseclient", "client.chunks.4", Outcome.FAILED),
+    # It reads retry with int(): "abc" raises ValueError to the caller.
+    ("sseclient", "client.retry.3", Outcome.FAILED),
 ]
 
 
@@ -78,18 +106,48 @@ def test_python_peers_are_graded_on_what_they_do() -> None:
     }
 
 
+NODE_CLIENTS = [name for name, spec in CLIENTS.items() if spec.kind == "node"]
+# Each row is a behaviour read in the library's source and confirmed by the matrix.
+NODE_GRADES = [
+    # fetch-event-source dispatches an empty message for every blank line.
+    ("fetch-event-source", "client.data.7", Outcome.FAILED),
+    # The SDKs' decoders keep no last event ID.
+    ("openai-node", "client.id.1", Outcome.FAILED),
+    ("anthropic-node", "client.id.1", Outcome.FAILED),
+    # openai's chat stream hands the user every delta, but JSON.parse('') of a data-less
+    # "event: ping" throws SyntaxError out of it.
+    ("openai-node", "client.llm.1", Outcome.OK),
+    ("openai-node", "client.llm.4", Outcome.FAILED),
+    # anthropic's messages.stream() hands the user every delta, but its decoder holds a line
+    # whose CR ends a chunk until the next chunk comes.
+    ("anthropic-node", "client.llm.2", Outcome.OK),
+    ("anthropic-node", "client.chunks.2", Outcome.FAILED),
+    # eventsource-parser strips a decoded BOM after TextDecoderStream stripped the first one.
+    ("eventsource-parser", "client.bom.2", Outcome.FAILED),
+    # undici ignores a bare "event" line instead of resetting the type.
+    ("undici", "client.fields.14", Outcome.FAILED),
+    # extended-eventsource takes a CR ending a chunk for a whole line end: CRLF split, 2 events.
+    ("extended-eventsource", "client.chunks.1", Outcome.FAILED),
+]
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_node_clients() -> None:
-    names = ["eventsource", "fetch-event-source", "eventsource-client"]
-    result = _run([CLIENTS[n] for n in names], ["client.lines.1", "client.id.1", "client.data.7"])
+    cases = sorted({"client.lines.1", "client.id.1"} | {case for _, case, _ in NODE_GRADES})
+    result = _run([CLIENTS[n] for n in NODE_CLIENTS], cases)
     if any(c.unavailable for c in result.columns):
         pytest.skip(f"npm clients unavailable: {result.columns[0].unavailable}")
     outcomes = _outcomes(result)
-    for name in names:
-        assert outcomes[(name, "client.lines.1")] is Outcome.OK
-        assert outcomes[(name, "client.id.1")] is Outcome.OK
-    # fetch-event-source dispatches an empty message for every blank line.
-    assert outcomes[("fetch-event-source", "client.data.7")] is Outcome.FAILED
+    for column in result.columns:
+        assert outcomes[(column.spec.name, "client.lines.1")] is Outcome.OK
+        assert "(Node " in column.version
+    sdks = {"openai-node", "anthropic-node"}
+    assert {n for n in NODE_CLIENTS if outcomes[(n, "client.id.1")] is Outcome.OK} == set(
+        NODE_CLIENTS
+    ) - sdks
+    assert {(c, i): outcomes[(c, i)] for c, i, _ in NODE_GRADES} == {
+        (c, i): o for c, i, o in NODE_GRADES
+    }
 
 
 @pytest.mark.parametrize("name", ["chromium", "firefox"])
@@ -104,6 +162,23 @@ def test_browsers(name: str) -> None:
     assert spec.target.split("-")[0] in column.version.lower()
     wrong = [f"{r.case.id}: {r.notes}" for r in column.results if r.outcome is not Outcome.OK]
     assert not wrong, wrong
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_sse_js_runs_in_chromium() -> None:
+    cases = ["client.lines.1", "client.id.2", "client.eof.1", "client.status.404"]
+    result = _run([CLIENTS["sse.js"]], cases)
+    column = result.column("sse.js")
+    if column.unavailable and shutil.which("npm") is None:
+        pytest.skip(f"sse.js unavailable: {column.unavailable}")
+    assert column.unavailable is None, column.unavailable
+    assert "Chromium" in column.version
+    assert [r.outcome for r in column.results] == [
+        Outcome.OK,
+        Outcome.OK,
+        Outcome.FAILED,  # it dispatches the unterminated last event when the request ends
+        Outcome.FAILED,  # it announces open for a 404 (XHR readyState HEADERS_RECEIVED)
+    ]
 
 
 def _adapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> ClientSpec:
@@ -174,12 +249,13 @@ def test_reports_are_written_and_parse(tmp_path: Path) -> None:
         (c, i) for c in ("harness", "sseclient-py") for i in ("client.lines.1", "client.eof.1")
     }
     eof = cells[("sseclient-py", "client.eof.1")]
-    assert eof["outcome"] == "FAILED"
+    assert eof["outcome"] == "FAILED" and eof["rule"] == "C-P7"
     assert eof["expected"]["events"] == [{"type": "message", "data": "a", "last_event_id": ""}]
     assert [e["data"] for e in eof["observed"]["events"]] == ["a", "b"]
     assert data["summary"]["harness"]["OK"] == 2 == result.column("harness").summary()["OK"]
     html = (tmp_path / "clients.html").read_text()
     assert 'class="cell FAILED"' in html and 'id="client.eof.1"' in html
+    assert 'id="breaks-sseclient-py"' in html and "<b>C-P7</b>" in html
     assert "<script" not in html and "<link" not in html  # self-contained
 
 
@@ -195,8 +271,11 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "--report-dir",
         str(tmp_path),
     ]
-    assert main([*args, "-q"]) == 0
+    markdown = tmp_path / "docs" / "clients.md"
+    assert main([*args, "-q", "--markdown", str(markdown)]) == 0
     out = capsys.readouterr().out
     assert "harness" in out and "4 cases" in out
     assert (tmp_path / "clients.json").is_file()
+    nothing = r"### harness \S+\n\nNothing: no FAILED or NON-STRICT cell"
+    assert re.search(nothing, markdown.read_text())
     assert len(select("client.bom")) == 4

@@ -2,7 +2,7 @@
 
 The browser is started directly, headless, with a fresh profile, on the fuzzing server's
 ``/page/<column>``; the page drives the native EventSource and posts its observations back
-(:mod:`.runners`). No automation protocol is involved, so stock Debian builds work (Playwright
+(:mod:`.launchers`). No automation protocol is involved, so stock Debian builds work (Playwright
 cannot drive a stock Firefox) and nothing is downloaded. The machine's network is closed, so
 every background service that would call out is switched off.
 """

@@ -3,64 +3,30 @@
 Expected events are written by hand from SPEC.md (the spec's verdict, reviewed rule by rule); a
 test feeds every case's bytes to :class:`harness.stream.Parser` and requires the same events, so
 the catalog and the parser check each other. Ids are stable: a changed case gets a new id.
-
-Chunks after the first are sent :data:`GAP` seconds apart, so each one reaches the client as its
-own read; cases about chunk boundaries and timing say their delays explicitly.
+Scripts are written with :mod:`.script` (chunks after the first arrive :data:`~.script.GAP`
+seconds apart); the ``client.llm.*`` group lives in :mod:`.llm_cases`.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
 from typing import Any
 
-from harness.clients.model import CASE_PATH, EVENT_STREAM, Case, Chunk, End, Expect, Response
+from harness.clients.llm_cases import LLM
+from harness.clients.model import ClientCase, End, Expect, Piece, Response
 from harness.clients.model import HeaderExpect as Header
+from harness.clients.script import Part, ev, redirect, refused, stream
 from harness.outcome import Level
 from harness.stream import Event
 
-__all__ = ["CASES", "GAP", "select"]
+__all__ = ["CASES", "select"]
 
-#: Seconds between scripted chunks unless a case says otherwise.
-GAP = 0.05
 #: A reconnection time short enough to keep cases quick, long enough to be told from "at once".
 RETRY = b"retry: 100\n"
 #: Request 1 of a reconnect case arrives this soon after response 0 ends: the 100 ms
 #: reconnection time, plus room for backoff; a client that ignores ``retry`` and waits its own
 #: default (2 s or more for every client measured) misses it.
 PROMPT_RECONNECT = (0.1, 1.5)
-
-Part = bytes | Chunk
-
-
-def _body(parts: Iterable[Part]) -> tuple[Chunk, ...]:
-    return tuple(
-        part if isinstance(part, Chunk) else Chunk(part, 0.0 if i == 0 else GAP)
-        for i, part in enumerate(parts)
-    )
-
-
-def stream(*parts: Part, end: End = "hold", content_type: str | None = None) -> Response:
-    """A 200 event stream (or another Content-Type a conforming client still accepts)."""
-    headers = EVENT_STREAM if content_type is None else (("Content-Type", content_type),)
-    return Response(200, headers, _body(parts), end)
-
-
-def refused(
-    status: int = 200, *parts: Part, headers: tuple[tuple[str, str], ...] = EVENT_STREAM
-) -> Response:
-    """A response a conforming client must not read as a stream. Its body, if any, is a valid
-    stream, so a client that reads it anyway shows it by dispatching."""
-    return Response(status, headers, _body(parts), "close", stream=False)
-
-
-def redirect(status: int, location: str | None = CASE_PATH + "/redirected") -> Response:
-    headers = (("Location", location),) if location is not None else ()
-    return Response(status, headers, (), "close", stream=False)
-
-
-def ev(data: str, type: str = "message", id: str = "") -> Event:
-    return Event(type, data, id)
 
 
 def _case(
@@ -72,8 +38,8 @@ def _case(
     informational: bool = False,
     bound: float = 3.0,
     **expect: Any,
-) -> Case:
-    return Case(
+) -> ClientCase:
+    return ClientCase(
         id=id,
         title=title,
         rules=tuple(rules.split()),
@@ -85,7 +51,7 @@ def _case(
     )
 
 
-def _one(id: str, title: str, rules: str, *parts: Part, events: tuple[Event, ...]) -> Case:
+def _one(id: str, title: str, rules: str, *parts: Part, events: tuple[Event, ...]) -> ClientCase:
     """The common shape: one stream held open, and the events it must produce."""
     return _case(id, title, rules, stream(*parts), events=events)
 
@@ -94,7 +60,7 @@ A = (ev("a"),)
 REFUSED_BODY = b"data: a\n\n"
 
 
-def _status(code: int, title: str, rules: str = "C-H3 C-H7") -> Case:
+def _status(code: int, title: str, rules: str = "C-H3 C-H7") -> ClientCase:
     body = () if code in (204, 205) else (REFUSED_BODY,)
     return _case(
         f"client.status.{code}",
@@ -106,7 +72,7 @@ def _status(code: int, title: str, rules: str = "C-H3 C-H7") -> Case:
     )
 
 
-def _content_type(n: int, value: str | None, title: str) -> Case:
+def _content_type(n: int, value: str | None, title: str) -> ClientCase:
     headers = () if value is None else (("Content-Type", value),)
     return _case(
         f"client.ctype.{n}",
@@ -118,13 +84,13 @@ def _content_type(n: int, value: str | None, title: str) -> Case:
     )
 
 
-def _accepted_type(n: int, value: str, title: str) -> Case:
+def _accepted_type(n: int, value: str, title: str) -> ClientCase:
     return _case(
         f"client.ctype.{n}", title, "C-H4", stream(b"data: a\n\n", content_type=value), events=A
     )
 
 
-def _redirect(code: int) -> Case:
+def _redirect(code: int) -> ClientCase:
     return _case(
         f"client.redirect.{code}",
         f"{code} redirect is followed to the stream",
@@ -136,7 +102,7 @@ def _redirect(code: int) -> Case:
     )
 
 
-def _retry(n: int, lines: bytes, title: str, rules: str = "C-P11 C-H8") -> Case:
+def _retry(n: int, lines: bytes, title: str, rules: str = "C-P11 C-H8") -> ClientCase:
     """A reconnection time set by ``lines`` (after a valid ``retry: 100``) shows in how soon the
     client reconnects once the body ends."""
     return _case(
@@ -161,7 +127,7 @@ def _reconnect(
     end: End = "close",
     level: Level = Level.MUST,
     **expect: Any,
-) -> Case:
+) -> ClientCase:
     return _case(
         f"client.reconnect.{n}",
         title,
@@ -243,7 +209,7 @@ CHUNKS = [
         "client.chunks.2",
         "a CR ending a chunk dispatches at once, not when the next chunk comes",
         "C-P2 C-P3",
-        stream(b"data: a\r\r", Chunk(b"data: b\r\r", delay=1.0)),
+        stream(b"data: a\r\r", Piece(b"data: b\r\r", delay=1.0)),
         events=(ev("a"), ev("b")),
         dispatch_within=0.5,
     ),
@@ -251,7 +217,7 @@ CHUNKS = [
         "client.chunks.3",
         "a blank line ending in CR at a chunk end dispatches at once; the LF after it is swallowed",
         "C-P2 C-P3",
-        stream(b"data: a\r\n\r", Chunk(b"\ndata: b\r\n\r\n", delay=1.0)),
+        stream(b"data: a\r\n\r", Piece(b"\ndata: b\r\n\r\n", delay=1.0)),
         events=(ev("a"), ev("b")),
         dispatch_within=0.5,
     ),
@@ -270,7 +236,7 @@ CHUNKS = [
         "C-P2 C-P9",
         stream(
             *(
-                Chunk(bytes([b]), 0.0 if i == 0 else 0.01)
+                Piece(bytes([b]), 0.0 if i == 0 else 0.01)
                 for i, b in enumerate(b"event: x\ndata: a\n\n")
             )
         ),
@@ -897,7 +863,7 @@ TIMING = [
         "client.timing.1",
         "the open is announced when the headers arrive, before any body",
         "C-H5",
-        stream(Chunk(b"data: a\n\n", delay=1.0)),
+        stream(Piece(b"data: a\n\n", delay=1.0)),
         events=A,
         open_within=0.5,
     ),
@@ -914,14 +880,14 @@ TIMING = [
         "client.timing.3",
         "each event is dispatched as its chunk arrives, not when a buffer fills",
         "C-P3",
-        stream(b"data: 1\n\n", Chunk(b"data: 2\n\n", delay=0.4), Chunk(b"data: 3\n\n", delay=0.4)),
+        stream(b"data: 1\n\n", Piece(b"data: 2\n\n", delay=0.4), Piece(b"data: 3\n\n", delay=0.4)),
         events=(ev("1"), ev("2"), ev("3")),
         dispatch_within=0.3,
         level=Level.SHOULD,
     ),
 ]
 
-CASES: tuple[Case, ...] = (
+CASES: tuple[ClientCase, ...] = (
     *LINES,
     *CHUNKS,
     *UTF8,
@@ -938,10 +904,11 @@ CASES: tuple[Case, ...] = (
     *STATUSES,
     *CONTENT_TYPES,
     *TIMING,
+    *LLM,
 )
 
 
-def select(pattern: str | None = None) -> list[Case]:
+def select(pattern: str | None = None) -> list[ClientCase]:
     """Cases whose id matches ``pattern``: comma-separated globs (``client.retry.*``), or plain
     prefixes (``client.lines`` selects ``client.lines.*``). None selects every case."""
     if not pattern:

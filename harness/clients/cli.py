@@ -4,11 +4,15 @@ Exit status: 0 when the matrix ran, whatever peers scored (the matrix grades the
 deviations are findings, not a broken run); 1 when the ``harness`` column was run and has a
 FAILED, NON-STRICT or ERROR cell, because that is the project's own client and such a cell is a
 regression; 2 for a usage error (unknown client, no matching case).
+
+``--markdown PATH`` also writes the matrix as Markdown (:mod:`.markdown`);
+``sse-harness clients --markdown docs/clients.md`` regenerates the checked-in matrix.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,8 +22,8 @@ from harness.clients.catalog import CASES
 from harness.outcome import Outcome
 
 if TYPE_CHECKING:
-    from harness.clients.grader import Verdict
-    from harness.clients.model import Case
+    from harness.clients.grader import CellGrade
+    from harness.clients.model import ClientCase
 
 __all__ = ["main", "register"]
 
@@ -56,6 +60,12 @@ def register(
         default=1,
         help="runners per client working side by side (default 1, the calmest for timing cases)",
     )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="also write the matrix as Markdown (docs/clients.md is made this way)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress")
     parser.add_argument(
         "--json", action="store_true", help="print clients.json on stdout instead of the tables"
@@ -64,7 +74,7 @@ def register(
     return parser
 
 
-def _progress(client: str, case: Case, verdict: Verdict) -> None:
+def _progress(client: str, case: ClientCase, verdict: CellGrade) -> None:
     if verdict.outcome is not Outcome.OK:
         note = verdict.notes[0] if verdict.notes else ""
         print(f"{verdict.outcome.value:13} {client:20} {case.id:22} {note}", flush=True)
@@ -80,6 +90,12 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"sse-harness clients: {exc}", file=sys.stderr)
         return 2
+    if args.markdown is not None:
+        from harness.clients.markdown import render_markdown
+
+        data = json.loads((args.report_dir / "clients.json").read_text(encoding="utf-8"))
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(render_markdown(data), encoding="utf-8")
     harness = [c for c in result.columns if c.spec.name == "harness"]
     regressions = (Outcome.FAILED, Outcome.NON_STRICT, Outcome.ERROR)
     code = 1 if harness and any(r.outcome in regressions for r in harness[0].results) else 0

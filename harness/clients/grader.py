@@ -4,6 +4,12 @@ Each field of :class:`~harness.clients.model.Expect` has one check here; a devia
 note naming what was expected and what was seen, and the case's level turns deviations into an
 outcome through :func:`harness.outcome.grade`, the rule every instrument shares. A client that
 hung or raised is graded on what it did, like any other client.
+
+An SDK column on a ``client.llm.*`` case of its own API is graded on what its user's code got
+instead (:class:`~harness.clients.model.SdkExpect`): the text deltas, and an exception only
+where the case scripts an error event. A column that cannot be graded on a case at all (no open
+notification to time, or a decoder on a case about connections) gets UNIMPLEMENTED from
+:func:`ungradable` before the cell is run.
 """
 
 from __future__ import annotations
@@ -13,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.clients.adapters import ClientSpec
-from harness.clients.model import Case, HeaderExpect
+from harness.clients.model import ClientCase, HeaderExpect, SdkExpect
 from harness.clients.observation import Observation, text
 from harness.outcome import Outcome, escape_bytes, grade
 from harness.stream import Event
 
-__all__ = ["Verdict", "expected_json", "grade_cell"]
+__all__ = ["CellGrade", "expected_json", "grade_cell", "ungradable"]
 
 #: Reconnecting this much before the reconnection time is still on time (timer granularity).
 _EARLY_S = 0.01
@@ -26,16 +32,39 @@ _FAILURE_ENDS = ("raised", "closed")
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class CellGrade:
+    """A cell's outcome and its evidence. ``rule`` pins a deviation on a rule other than the
+    case's own (its first) when the evidence shows which (:func:`_pinned_rule`)."""
+
     outcome: Outcome
     notes: tuple[str, ...]
+    rule: str | None = None
 
 
-def grade_cell(case: Case, obs: Observation, spec: ClientSpec) -> Verdict:
+def ungradable(case: ClientCase, spec: ClientSpec) -> CellGrade | None:
+    """UNIMPLEMENTED, with the reason, when ``spec`` lacks what ``case`` grades; else None."""
+    if spec.decoder_only and case.needs_connection:
+        why = (
+            f"{spec.name} is graded as a decoder of a response body it is handed; this case is"
+            " about what a connection does (status, type, requests, reconnects), which it has"
+            " no part in"
+        )
+    elif case.expect.open_within is not None and not spec.reports_open:
+        why = f"{spec.name} has no open notification to observe"
+    else:
+        return None
+    return CellGrade(Outcome.UNIMPLEMENTED, (why,))
+
+
+def grade_cell(case: ClientCase, obs: Observation, spec: ClientSpec) -> CellGrade:
     if obs.error is not None:
-        return Verdict(Outcome.ERROR, (obs.error,))
-    if case.expect.open_within is not None and not spec.reports_open:
-        return Verdict(Outcome.UNIMPLEMENTED, (f"{spec.name} has no open notification to observe",))
+        return CellGrade(Outcome.ERROR, (obs.error,))
+    not_graded = ungradable(case, spec)
+    if not_graded is not None:
+        return not_graded
+    if case.sdk is not None and spec.speaks(case):
+        problems = list(_sdk(case.sdk, obs))
+        return CellGrade(grade(case.level, not problems), tuple(problems))
     problems = [
         *_events(case, obs),
         *_failure(case, obs),
@@ -43,17 +72,56 @@ def grade_cell(case: Case, obs: Observation, spec: ClientSpec) -> Verdict:
         *_timing(case, obs),
     ]
     if case.informational:  # no verdict: what it did, and where that differs from SPEC.md
-        return Verdict(Outcome.INFORMATIONAL, (*_facts(obs), *problems))
+        return CellGrade(Outcome.INFORMATIONAL, (*_facts(obs), *problems))
     if problems and obs.bounded:
         problems.append(f"the client was still running at the {case.bound:g} s bound")
-    return Verdict(grade(case.level, not problems), tuple(problems))
+    rule = _pinned_rule(case, obs, problems)
+    return CellGrade(grade(case.level, not problems), tuple(problems), rule)
+
+
+def _pinned_rule(case: ClientCase, obs: Observation, problems: list[str]) -> str | None:
+    """The rule a deviation breaks when the evidence shows it is not the case's own, so that a
+    summary by rule (:mod:`.breaks`) says what is wrong with the client:
+
+    * no reconnect at all, without a crash, where the case needs one: C-H6 (C-H2 after a broken
+      connection), whatever the reconnect was to show (a retry value, a Last-Event-ID);
+    * as its only fault, the expected events plus events with empty data: C-D2 (it fires
+      events for blocks without data);
+    * as its only fault, the right events with a wrong last event ID: C-D1.
+    """
+    expect = case.expect
+    wants_reconnect = (expect.min_requests or 0) >= 2 or (
+        expect.reconnect_after is not None and expect.reconnect_after[1] is not None
+    )
+    crashed = obs.kinds("exception") or obs.ended in ("client raised", "client crashed")
+    if problems and wants_reconnect and len(obs.requests) < 2 and not crashed:
+        return "C-H2" if case.responses[0].end == "abort" else "C-H6"
+    if len(problems) != 1 or expect.events is None:
+        return None
+    expected = list(expect.events)
+    observed = [e.event for e in obs.events()]
+    if len(observed) > len(expected) and _with_dataless_extras(expected, observed):
+        return "C-D2"
+    ids_only = [(o.type, o.data) for o in observed] == [(e.type, e.data) for e in expected]
+    return "C-D1" if ids_only and observed != expected else None
+
+
+def _with_dataless_extras(expected: list[Event], observed: list[Event]) -> bool:
+    """``observed`` is ``expected``, in order, with events of empty data in between."""
+    matched = 0
+    for event in observed:
+        if matched < len(expected) and event == expected[matched]:
+            matched += 1
+        elif event.data:
+            return False
+    return matched == len(expected)
 
 
 def _show(event: Event) -> str:
     return f'{text(event.type)} "{text(event.data)}" id="{text(event.last_event_id)}"'
 
 
-def _events(case: Case, obs: Observation) -> Iterator[str]:
+def _events(case: ClientCase, obs: Observation) -> Iterator[str]:
     expected = case.expect.events
     if expected is None:
         return
@@ -79,11 +147,34 @@ def _events(case: Case, obs: Observation) -> Iterator[str]:
     yield f"expected {len(expected)} event(s), observed {len(observed)}; {detail}"
 
 
+def _sdk(expect: SdkExpect, obs: Observation) -> Iterator[str]:
+    """The deltas the user's code got, then how the streaming call ended."""
+    deltas = [str(r.get("text")) for r in obs.kinds("delta")]
+    if deltas != list(expect.deltas):
+        shown = ", ".join(f'"{text(d)}"' for d in deltas) or "none"
+        wanted = ", ".join(f'"{text(d)}"' for d in expect.deltas)
+        yield f"the user's code received deltas {shown}; expected {wanted}"
+    raised = [f"{r.get('type')}: {text(str(r.get('message')))}" for r in obs.kinds("exception")]
+    if obs.ended.startswith("client crashed"):
+        yield f"the client {obs.ended.removeprefix('client ')}"
+    if expect.raises is None:
+        yield from (f"raised {error} on a legal stream" for error in raised)
+        if not raised and obs.ended != "client returned":
+            yield f"the streaming call had not returned ({_ending(obs)})"
+    elif not raised:
+        yield (
+            f"the error event was not raised to the caller (expected an error carrying"
+            f' "{expect.raises}"): {_ending(obs)}'
+        )
+    elif not any(expect.raises in str(r.get("message")) for r in obs.kinds("exception")):
+        yield f'raised {raised[0]}; expected the API error carrying "{expect.raises}"'
+
+
 def _signalled(obs: Observation) -> bool:
     return bool(obs.kinds("exception") or obs.kinds("error")) or obs.ended.endswith(_FAILURE_ENDS)
 
 
-def _failure(case: Case, obs: Observation) -> Iterator[str]:
+def _failure(case: ClientCase, obs: Observation) -> Iterator[str]:
     fails = case.expect.fails
     if fails is None:
         return
@@ -103,7 +194,7 @@ def _failure(case: Case, obs: Observation) -> Iterator[str]:
         yield "gave up on the stream with an error (closed)"
 
 
-def _requests(case: Case, obs: Observation) -> Iterator[str]:
+def _requests(case: ClientCase, obs: Observation) -> Iterator[str]:
     expect = case.expect
     requests = obs.requests
     n = len(requests)
@@ -192,7 +283,7 @@ def _reconnect_delay(window: tuple[float, float | None], obs: Observation) -> It
         )
 
 
-def _timing(case: Case, obs: Observation) -> Iterator[str]:
+def _timing(case: ClientCase, obs: Observation) -> Iterator[str]:
     expect = case.expect
     if expect.open_within is not None:
         opens = obs.kinds("open")
@@ -228,8 +319,11 @@ def _facts(obs: Observation) -> Iterator[str]:
         yield f"reconnected {reconnect[1] - reconnect[0]:.2f} s after the body ended"
 
 
-def expected_json(case: Case) -> dict[str, Any]:
-    """The ``expected`` part of a report result: the checked fields of the expectation."""
+def expected_json(case: ClientCase, sdk: bool = False) -> dict[str, Any]:
+    """The ``expected`` part of a report result: the checked fields of the expectation, or with
+    ``sdk`` what an SDK's streaming call must hand its user."""
+    if sdk and case.sdk is not None:
+        return {"api": case.sdk.api, "deltas": list(case.sdk.deltas), "raises": case.sdk.raises}
     expect = case.expect
     out: dict[str, Any] = {}
     if expect.events is not None:

@@ -5,8 +5,13 @@ columns run concurrently against one fuzzing server. A cell ends at the first of
 
 * the client ends by itself (it returned, raised, or closed after an error);
 * the script has been served and nothing happened for :data:`QUIET_S` (no request, no write, no
-  record), unless the case counts requests and must watch for a late reconnect;
+  record), or for :data:`PATIENT_S` while events the case expects have not come yet (a client
+  slowed down by a busy machine is not failed for it), unless the case counts requests and must
+  watch for a late reconnect, or the cell runs an SDK's streaming call, which must return by
+  itself;
 * the case's bound.
+
+A cell a column cannot be graded on (:func:`~harness.clients.grader.ungradable`) is not run.
 
 The runner is then told to stop; one that does not confirm within :data:`GRACE_S` is killed and
 restarted, and the cell is graded on what it observed. A client that hangs is graded, never
@@ -22,37 +27,52 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.clients import node
+from harness.clients import installs, node
 from harness.clients.adapters import CLIENTS, ClientSpec
 from harness.clients.catalog import select
 from harness.clients.errors import Unavailable
-from harness.clients.grader import Verdict, grade_cell
-from harness.clients.model import Case
+from harness.clients.grader import CellGrade, grade_cell, ungradable
+from harness.clients.launchers import Launcher, make_launcher
+from harness.clients.model import ClientCase
+from harness.clients.node import NodeClients
 from harness.clients.observation import Observation
 from harness.clients.report import write_reports
-from harness.clients.runners import Runner, make_runner
 from harness.clients.server import FuzzServer
 from harness.outcome import Outcome
 
-__all__ = ["QUIET_S", "ClientColumn", "MatrixResult", "Result", "run_columns", "run_matrix"]
+__all__ = [
+    "PATIENT_S",
+    "QUIET_S",
+    "ClientColumn",
+    "MatrixResult",
+    "Result",
+    "run_columns",
+    "run_matrix",
+]
 
 #: Quiet time after the script is served before a cell ends: long enough for a client to
 #: dispatch what it was sent, short against the 2 s and more that every client waits before an
 #: unprompted reconnect.
 QUIET_S = 0.4
+#: The quiet time while expected events are still missing: what a client on a loaded machine
+#: may need to dispatch what it was sent, without making a client that never will wait for the
+#: case's whole bound.
+PATIENT_S = 1.5
 #: How long a runner gets to confirm a stop before it is killed.
 GRACE_S = 5.0
 
-Progress = Callable[[str, Case, Verdict], None]
+Progress = Callable[[str, ClientCase, CellGrade], None]
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
     client: str
-    case: Case
+    case: ClientCase
     outcome: Outcome
     notes: tuple[str, ...]
     observed: dict[str, object]
+    #: The rule a deviation is pinned on, when not the case's first (see CellGrade).
+    rule: str | None = None
 
 
 @dataclass(slots=True)
@@ -72,7 +92,7 @@ class ClientColumn:
 
 @dataclass(slots=True)
 class MatrixResult:
-    cases: list[Case]
+    cases: list[ClientCase]
     columns: list[ClientColumn]
     started: float
     duration: float
@@ -109,7 +129,7 @@ def run_matrix(
 
 async def run_columns(
     specs: Sequence[ClientSpec],
-    cases: Sequence[Case],
+    cases: Sequence[ClientCase],
     progress: Progress | None = None,
     jobs: int = 1,
 ) -> MatrixResult:
@@ -121,18 +141,18 @@ async def run_columns(
     if jobs < 1:
         raise ValueError("jobs must be >= 1")
     started = time.time()
-    node_root: Path | None = None
+    node_clients: NodeClients | None = None
     node_error: str | None = None
-    if any(spec.kind == "node" for spec in specs):
+    if any(spec.needs_npm for spec in specs):
         try:
-            node_root = await node.prepare()
+            node_clients = await node.prepare()
         except Unavailable as exc:
             node_error = str(exc)
     async with FuzzServer() as server:
         columns = await asyncio.gather(
             *(
-                _Column(spec, cases, server, node_root, progress).run(
-                    jobs, node_error if spec.kind == "node" else None
+                _Column(spec, cases, server, node_clients, progress).run(
+                    jobs, node_error if spec.needs_npm else None
                 )
                 for spec in specs
             )
@@ -146,23 +166,29 @@ class _Column:
     def __init__(
         self,
         spec: ClientSpec,
-        cases: Sequence[Case],
+        cases: Sequence[ClientCase],
         server: FuzzServer,
-        node_root: Path | None,
+        node_clients: NodeClients | None,
         progress: Progress | None,
     ) -> None:
         self.spec = spec
         self.cases = cases
         self.server = server
-        self.node_root = node_root
+        self.node_clients = node_clients
+        self.site: Path | None = None
         self.progress = progress
         self.results: dict[int, Result] = {}
         self._todo = iter(enumerate(cases))  # shared by the lanes: each case is taken once
 
     async def run(self, jobs: int, unavailable: str | None) -> ClientColumn:
         column = ClientColumn(self.spec, unavailable=unavailable)
-        first: Runner | None = None
-        if unavailable is None:
+        first: Launcher | None = None
+        if unavailable is None and self.spec.kind == "python" and self.spec.package:
+            try:
+                self.site = await installs.pip_folder(self.spec.package)
+            except Unavailable as exc:
+                column.unavailable = str(exc)
+        if column.unavailable is None:
             first, column.unavailable = await self._start()
         if first is None:
             for i, case in self._todo:
@@ -176,9 +202,9 @@ class _Column:
         column.results = [self.results[i] for i in range(len(self.cases))]
         return column
 
-    async def _start(self) -> tuple[Runner | None, str | None]:
+    async def _start(self) -> tuple[Launcher | None, str | None]:
         try:
-            runner = make_runner(self.spec, self.server, self.node_root)
+            runner = make_launcher(self.spec, self.server, self.node_clients, self.site)
         except Unavailable as exc:
             return None, str(exc)
         try:
@@ -188,14 +214,18 @@ class _Column:
             return None, str(exc)
         return runner, None
 
-    async def _lane(self, runner: Runner | None) -> None:
+    async def _lane(self, runner: Launcher | None) -> None:
         broken: str | None = None  # why a runner that had to be restarted could not be
         try:
             for i, case in self._todo:
+                not_graded = ungradable(case, self.spec)
+                if not_graded is not None:
+                    self._record(i, case, not_graded, {})
+                    continue
                 if runner is None:
                     self._record(i, case, *_not_run(self.spec, None, broken))
                     continue
-                obs = await _cell(runner, self.server, case, i + 1)
+                obs = await _cell(runner, self.server, case, i + 1, self.spec.speaks(case))
                 self._record(i, case, grade_cell(case, obs, self.spec), obs.to_json())
                 if obs.hung or obs.ended.startswith("client crashed: runner exited"):
                     await runner.close()
@@ -204,24 +234,30 @@ class _Column:
             if runner is not None:
                 await runner.close()
 
-    def _record(self, i: int, case: Case, verdict: Verdict, observed: dict[str, object]) -> None:
-        self.results[i] = Result(self.spec.name, case, verdict.outcome, verdict.notes, observed)
+    def _record(
+        self, i: int, case: ClientCase, verdict: CellGrade, observed: dict[str, object]
+    ) -> None:
+        self.results[i] = Result(
+            self.spec.name, case, verdict.outcome, verdict.notes, observed, verdict.rule
+        )
         if self.progress is not None:
             self.progress(self.spec.name, case, verdict)
 
 
 def _not_run(
     spec: ClientSpec, unavailable: str | None, broken: str | None
-) -> tuple[Verdict, dict[str, object]]:
+) -> tuple[CellGrade, dict[str, object]]:
     if broken is not None:
         why = f"the runner died and could not be restarted: {broken}"
-        return Verdict(Outcome.ERROR, (why,)), {}
-    return Verdict(Outcome.UNIMPLEMENTED, (f"{spec.name} is not available: {unavailable}",)), {}
+        return CellGrade(Outcome.ERROR, (why,)), {}
+    return CellGrade(Outcome.UNIMPLEMENTED, (f"{spec.name} is not available: {unavailable}",)), {}
 
 
-async def _cell(runner: Runner, server: FuzzServer, case: Case, run: int) -> Observation:
-    """Run one case on one client and collect the evidence; see the module docstring for when
-    the cell ends."""
+async def _cell(
+    runner: Launcher, server: FuzzServer, case: ClientCase, run: int, sdk: bool
+) -> Observation:
+    """Run one case on one client (through its SDK call with ``sdk``) and collect the evidence;
+    see the module docstring for when the cell ends."""
     wake = asyncio.Event()
     cell = server.open_cell(case)
     cell.wake = runner.wake = wake
@@ -229,7 +265,7 @@ async def _cell(runner: Runner, server: FuzzServer, case: Case, run: int) -> Obs
         runner.records.get_nowait()
     obs = Observation(case, cell.path, time.time())
     deadline = obs.started + case.bound
-    await runner.run(run, server.url(cell), case.event_types())
+    await runner.run(run, server.url(cell), case.event_types(), sdk)
     last_record = obs.started
     try:
         while not obs.ended:
@@ -251,8 +287,10 @@ async def _cell(runner: Runner, server: FuzzServer, case: Case, run: int) -> Obs
             if wait <= 0:
                 obs.ended = "bound"
                 break
-            if cell.script_done and not case.runs_to_bound:
-                quiet = max(cell.last_activity, last_record) + QUIET_S - now
+            if cell.script_done and not case.runs_to_bound and not sdk:
+                missing = len(obs.kinds("event")) < len(case.expect.events or ())
+                patience = PATIENT_S if missing else QUIET_S
+                quiet = max(cell.last_activity, last_record) + patience - now
                 if quiet <= 0:
                     obs.ended = "quiet"
                     break
@@ -271,7 +309,7 @@ async def _cell(runner: Runner, server: FuzzServer, case: Case, run: int) -> Obs
     return obs
 
 
-async def _stop(runner: Runner, run: int) -> bool:
+async def _stop(runner: Launcher, run: int) -> bool:
     """Stop the run; True when the runner confirmed. Records after the stop are not evidence."""
     await runner.stop(run)
     try:

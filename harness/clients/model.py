@@ -9,6 +9,10 @@ Responses are served by request order, whatever the path: request 0 gets ``respo
 redirected or reconnecting request gets the next one, and a request beyond the script gets an
 empty stream held open (:data:`IDLE`), so a client that reconnects more than it should is seen
 (and recorded) without being pushed into a failure the case did not script.
+
+A ``client.llm.*`` case also carries an :class:`SdkExpect`: what the user's code receives when
+an LLM SDK's own streaming call reads the same bytes (the text deltas, and the API error the SDK
+raises for an error event). An SDK column is graded on that; every other column on the events.
 """
 
 from __future__ import annotations
@@ -22,14 +26,16 @@ from harness.stream import Event, Parser
 
 __all__ = [
     "CASE_PATH",
-    "EVENT_STREAM",
     "IDLE",
-    "Case",
-    "Chunk",
+    "STREAM_HEADERS",
+    "Api",
+    "ClientCase",
     "End",
     "Expect",
     "HeaderExpect",
+    "Piece",
     "Response",
+    "SdkExpect",
 ]
 
 #: Placeholder in a response header value: the path of the case for this run (redirect targets).
@@ -40,11 +46,15 @@ End = Literal["hold", "close", "abort"]
 normally (a conforming client reconnects); ``abort`` drops the connection mid-body (a network
 error, also reconnected)."""
 
-EVENT_STREAM: tuple[tuple[str, str], ...] = (("Content-Type", "text/event-stream"),)
+STREAM_HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", "text/event-stream"),)
+
+Api = Literal["openai", "anthropic"]
+"""The LLM streaming APIs whose shapes the ``client.llm.*`` cases carry: OpenAI chat completions
+and Anthropic messages."""
 
 
 @dataclass(frozen=True, slots=True)
-class Chunk:
+class Piece:
     """Bytes written (and flushed) as one HTTP chunk, after waiting ``delay`` seconds."""
 
     data: bytes
@@ -64,8 +74,8 @@ class Response:
     cross-check with the parser never has to re-derive the status and MIME rules."""
 
     status: int = 200
-    headers: tuple[tuple[str, str], ...] = EVENT_STREAM
-    body: tuple[Chunk, ...] = ()
+    headers: tuple[tuple[str, str], ...] = STREAM_HEADERS
+    body: tuple[Piece, ...] = ()
     end: End = "hold"
     stream: bool = True
 
@@ -117,7 +127,22 @@ class Expect:
 
 
 @dataclass(frozen=True, slots=True)
-class Case:
+class SdkExpect:
+    """What the user's code receives from ``api``'s SDK streaming call on a case's bytes.
+
+    ``deltas``: exactly these text deltas, in order (what the user prints or appends).
+    ``raises``: None, the call returns normally once the body ends; a string, the call raises an
+    error whose message carries it (the SDK's documented answer to an error event, after
+    ``deltas``). Anything else raised is a failure on a legal stream, with the error as evidence.
+    """
+
+    api: Api
+    deltas: tuple[str, ...]
+    raises: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCase:
     """One client case: a stable id, the SPEC rules it checks, the script and the verdict.
 
     ``level`` decides the outcome of a deviation (:func:`harness.outcome.grade`); an
@@ -134,9 +159,32 @@ class Case:
     level: Level = Level.MUST
     informational: bool = False
     bound: float = 3.0
+    sdk: SdkExpect | None = None
 
     def response(self, index: int) -> Response:
         return self.responses[index] if index < len(self.responses) else IDLE
+
+    @property
+    def needs_connection(self) -> bool:
+        """The case grades what a connection does (status and type checks, requests, redirects,
+        reconnects, open), not only what a decoder makes of one stream body; a decoder-only
+        column cannot be graded on it."""
+        expect = self.expect
+        connection = (
+            expect.requests,
+            expect.min_requests,
+            expect.paths,
+            expect.method,
+            expect.open_within,
+            expect.reconnect_after,
+        )
+        return (
+            len(self.responses) != 1
+            or not self.responses[0].stream
+            or expect.fails is not False
+            or bool(expect.headers)
+            or any(value is not None for value in connection)
+        )
 
     @property
     def runs_to_bound(self) -> bool:

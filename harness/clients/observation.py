@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.clients.model import Case
+from harness.clients.model import ClientCase
 from harness.clients.protocol import Record
 from harness.clients.server import SeenRequest, Served
 from harness.outcome import escape_bytes
 from harness.stream import Event
 
-__all__ = ["Observation", "TimedEvent", "text"]
+__all__ = ["Observation", "SeenEvent", "text"]
 
 
 def text(value: str) -> str:
@@ -20,7 +20,7 @@ def text(value: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class TimedEvent:
+class SeenEvent:
     t: float
     event: Event
     raw: dict[str, Any]
@@ -36,7 +36,7 @@ class Observation:
     stop and was killed. ``error`` is set when the harness itself could not run the cell.
     """
 
-    case: Case
+    case: ClientCase
     path: str
     started: float
     records: list[Record] = field(default_factory=list)
@@ -50,9 +50,9 @@ class Observation:
     def kinds(self, kind: str) -> list[Record]:
         return [r for r in self.records if r["kind"] == kind]
 
-    def events(self) -> list[TimedEvent]:
+    def events(self) -> list[SeenEvent]:
         return [
-            TimedEvent(
+            SeenEvent(
                 float(r["t"]),
                 Event(str(r.get("type")), str(r.get("data")), str(r.get("last_event_id"))),
                 r.get("raw") or {},
@@ -81,6 +81,9 @@ class Observation:
                     "raw": e.raw,
                 }
                 for e in self.events()
+            ],
+            "deltas": [
+                {"t": rel(float(r["t"])), "text": r.get("text")} for r in self.kinds("delta")
             ],
             "open": [rel(float(r["t"])) for r in self.kinds("open")],
             "errors": [

@@ -5,8 +5,10 @@ transport differs (a pipe for processes, the fuzzing server's control channel fo
 
 Commands, one JSON object per line, to the runner:
 
-* ``{"op": "run", "run": n, "url": str, "types": [str]}``: start the client on ``url``; ``types``
-  are the event types to listen for (EventSource APIs only deliver a named type to a listener).
+* ``{"op": "run", "run": n, "url": str, "types": [str], "sdk": bool}``: start the client on
+  ``url``; ``types`` are the event types to listen for (EventSource APIs only deliver a named
+  type to a listener); with ``sdk`` an LLM SDK makes its streaming call with ``url`` as its base
+  URL instead of decoding events.
 * ``{"op": "stop", "run": n}``: stop run ``n`` now (ignored when it is not the current run).
 
 Records from the runner, each carrying ``run`` and ``t`` (wall-clock seconds, ``time.time()``:
@@ -19,6 +21,7 @@ the one clock a browser, Node and Python share on a host):
   client's own values kept in ``raw``;
 * ``error {message, closed}``: the client signalled an error; ``closed`` says whether it gave up
   (True), is reconnecting (False) or did not say (None);
+* ``delta {text}``: one text delta an LLM SDK's streaming call handed the user's code;
 * ``exception {type, message}``: the client raised to its caller;
 * ``end {how}``: the run is over, always last and exactly once per run: ``returned`` (the client
   finished by itself), ``raised``, ``closed`` (it closed itself after an error), ``stopped`` (by

@@ -2,9 +2,12 @@
 
 The JSON shape is a contract (DESIGN.md "Report shapes"): ``schema_version``, ``clients`` (name,
 version), ``cases`` (id, rules, title), ``results`` (client, case, outcome, expected, observed);
-it adds a summary per client, each case's wire script and each result's notes. The HTML page is
-self-contained (no CDN): a matrix coloured by outcome, each cell linking to its case's script and
-to expected versus observed for every client.
+it adds a summary per client, each case's wire script and expectations (the events, and for an
+LLM case what an SDK's user must get), and each result's notes and ``rule`` (the rule its
+outcome is pinned on). A Node client's version names the Node it ran on. The HTML page is
+self-contained (no CDN): what breaks in each client (:mod:`.breaks`), then a matrix coloured by
+outcome, each cell linking to its case's script and to expected versus observed for every
+client.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.clients.breaks import what_breaks
 from harness.clients.grader import expected_json
-from harness.clients.model import Case
+from harness.clients.model import ClientCase
 from harness.clients.observation import text
 from harness.outcome import Outcome, escape_bytes
 from harness.report.pages import publish
@@ -30,7 +34,7 @@ SCHEMA_VERSION = 1
 _SHOWN_HEADERS = ("accept", "cache-control", "last-event-id")
 
 
-def _script(case: Case) -> list[dict[str, Any]]:
+def _script(case: ClientCase) -> list[dict[str, Any]]:
     return [
         {
             "status": r.status,
@@ -67,6 +71,8 @@ def to_json(result: MatrixResult) -> dict[str, Any]:
                 "informational": case.informational,
                 "bound_s": case.bound,
                 "script": _script(case),
+                "expected": expected_json(case),
+                "sdk_expected": None if case.sdk is None else expected_json(case, sdk=True),
             }
             for case in result.cases
         ],
@@ -75,9 +81,10 @@ def to_json(result: MatrixResult) -> dict[str, Any]:
                 "client": r.client,
                 "case": r.case.id,
                 "outcome": r.outcome.value,
-                "expected": expected_json(r.case),
+                "expected": expected_json(r.case, column.spec.speaks(r.case)),
                 "observed": r.observed,
                 "notes": list(r.notes),
+                "rule": r.rule or r.case.rules[0],
             }
             for column in result.columns
             for r in column.results
@@ -93,6 +100,7 @@ def _timeline(observed: dict[str, Any]) -> list[str]:
         (e["t"], f'{text(e["type"])} "{text(e["data"])}" id="{text(e["last_event_id"])}"')
         for e in observed["events"]
     ]
+    entries += [(d["t"], f'delta "{text(d["text"])}"') for d in observed.get("deltas", [])]
     entries += [(t, "open") for t in observed["open"]]
     entries += [
         (e["t"], f"error {e['message'] or ''} closed={e['closed']}".replace("  ", " "))
@@ -115,6 +123,7 @@ def render_page(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> 
         data=data,
         outcomes=[o.value for o in Outcome],
         cell=lambda client, case: by_cell[(client, case)],
+        breaks=what_breaks(data),
         timeline=_timeline,
         nav=nav,
         page=page,

@@ -10,9 +10,9 @@ clients can run side by side. A cell records every request (time, method, path, 
 per response, when the headers and each chunk went out and when the body ended: the grader's
 evidence for request headers, reconnect delays and dispatch latency.
 
-The same server hosts the control channel for browser clients (:mod:`.page`): the runner page at
-``/page/<column>``, commands by long poll at ``/ctl/<column>/next`` and observations posted to
-``/ctl/<column>/report``.
+The same server hosts the control channel for browser clients (:mod:`.launchers`): the runner
+page at ``/page/<column>``, commands by long poll at ``/ctl/<column>/next``, observations posted
+to ``/ctl/<column>/report``, and the files a page loads (a client library, ``/npm/<package>``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 
-from harness.clients.model import CASE_PATH, Case, Response
+from harness.clients.model import CASE_PATH, ClientCase, Response
 
 __all__ = ["Cell", "FuzzServer", "SeenRequest", "Served"]
 
@@ -69,7 +69,7 @@ class Served:
 class Cell:
     """One client running one case: the script it is served and the evidence it leaves."""
 
-    def __init__(self, token: str, case: Case) -> None:
+    def __init__(self, token: str, case: ClientCase) -> None:
         self.token = token
         self.case = case
         self.path = f"/c/{token}/case/{case.id}"
@@ -103,6 +103,7 @@ class FuzzServer:
         self._cells: dict[str, Cell] = {}
         self._tokens = itertools.count(1)
         self._control: dict[str, ControlHandler] = {}
+        self._files: dict[str, tuple[Path, str]] = {}
         self._connections: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
 
@@ -130,7 +131,7 @@ class FuzzServer:
     def base(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def open_cell(self, case: Case) -> Cell:
+    def open_cell(self, case: ClientCase) -> Cell:
         cell = Cell(str(next(self._tokens)), case)
         self._cells[cell.token] = cell
         return cell
@@ -146,6 +147,10 @@ class FuzzServer:
     def add_control(self, column: str, handler: ControlHandler) -> None:
         """Route ``/ctl/<column>/<verb>`` to ``handler(verb, method, body) -> (status, json)``."""
         self._control[column] = handler
+
+    def add_file(self, route: str, path: Path, content_type: str) -> None:
+        """Serve ``path`` at ``route`` (a page's script)."""
+        self._files[route] = (path, content_type)
 
     # -- HTTP -----------------------------------------------------------------------------------
 
@@ -191,6 +196,10 @@ class FuzzServer:
                 return await self._serve_case(writer, cell, request)
         elif len(parts) == 3 and parts[1] == "page" and request.method == "GET":
             await _send(writer, 200, "text/html; charset=utf-8", PAGE.read_bytes())
+            return True
+        elif request.path in self._files and request.method == "GET":
+            path, content_type = self._files[request.path]
+            await _send(writer, 200, content_type, path.read_bytes())
             return True
         elif len(parts) == 4 and parts[1] == "ctl" and parts[2] in self._control:
             handler = self._control[parts[2]]

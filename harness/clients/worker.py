@@ -8,7 +8,9 @@ needs none, so every client is bounded the same way.
 
 An adapter module provides ``DIST`` (the distribution whose version is reported) and
 ``run(url, types, emit)``, which drives the client until it ends by itself; an exception it
-raises is an observation (:mod:`harness.clients.protocol`). The library is imported inside
+raises is an observation (:mod:`harness.clients.protocol`). An LLM SDK's adapter also provides
+``run_sdk(url, emit)``, the SDK's streaming call with ``url`` as its base URL, run for a
+command with ``sdk`` set. The library is imported inside
 ``run`` or at module level; an ImportError at import time reports the client unavailable.
 
 Records go to stdout. Only one process writes at a time: the child while it runs, the worker
@@ -69,7 +71,10 @@ def _child(module: ModuleType, command: dict[str, Any]) -> None:
 
     code = 0
     try:
-        module.run(command["url"], command["types"], emit)
+        if command.get("sdk"):
+            module.run_sdk(command["url"], emit)
+        else:
+            module.run(command["url"], command["types"], emit)
     except BaseException as exc:  # an exception is an observation, whatever it is
         emit("exception", type=type(exc).__qualname__, message=str(exc)[:2000])
         code = _RAISED

@@ -1,10 +1,11 @@
 // eventsource-client (npm) with its defaults. onConnect is its open; onDisconnect fires when a
 // body ends or a 204 closes it. A message carries its own block's id; the client's lastEventId
 // is the last event ID string, read at dispatch.
-import { createEventSource } from 'eventsource-client';
-import { serve } from './protocol.mjs';
+import { pkg, serve } from './protocol.mjs';
 
-serve('eventsource-client', 'eventsource-client', ({ url }, emit, end) => {
+const { createEventSource } = await import(pkg);
+
+serve(({ url }, emit, end) => {
   const source = createEventSource({
     url,
     onMessage: (msg) => emit('event', {

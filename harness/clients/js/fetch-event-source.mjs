@@ -5,13 +5,13 @@
 // is carried forward here as an application must; a reset by an empty id cannot be seen.
 globalThis.window ??= globalThis;
 globalThis.document ??= { hidden: false, addEventListener() {}, removeEventListener() {} };
-const { fetchEventSource } = await import('@microsoft/fetch-event-source');
-const { describe, serve } = await import('./protocol.mjs');
+const { pkg, serve, settle } = await import('./protocol.mjs');
+const { fetchEventSource } = await import(pkg);
 
-serve('fetch-event-source', '@microsoft/fetch-event-source', ({ url }, emit, end) => {
+serve(({ url }, emit, end) => {
   const controller = new AbortController();
   let lastEventId = '';
-  fetchEventSource(url, {
+  const done = fetchEventSource(url, {
     signal: controller.signal,
     openWhenHidden: true,
     onmessage: (msg) => {
@@ -27,12 +27,7 @@ serve('fetch-event-source', '@microsoft/fetch-event-source', ({ url }, emit, end
       // Returning nothing keeps the library's default: retry after its interval.
       emit('error', { message: String(err?.message ?? err), closed: false });
     },
-  }).then(
-    () => end('returned'),
-    (err) => {
-      emit('exception', describe(err));
-      end('raised');
-    },
-  );
+  });
+  settle(done, emit, end);
   return () => controller.abort();
 });

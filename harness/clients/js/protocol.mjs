@@ -1,9 +1,12 @@
 // The JSON-lines loop shared by the Node runners; harness/clients/protocol.py documents the
-// protocol. Each runner calls serve() with a start(command, emit, end) function that starts its
-// client and returns a function that stops it.
+// protocol. A runner is started as `node SCRIPT PACKAGE`: PACKAGE is the npm package it drives,
+// whose version (and Node's) the hello reports. Each runner calls serve() with a
+// start(command, emit, end) function that starts its client and returns a function that stops
+// it.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
+export const pkg = process.argv[2];
 const now = () => (performance.timeOrigin + performance.now()) / 1000;
 const write = (record) => process.stdout.write(`${JSON.stringify({ t: now(), ...record })}\n`);
 export const describe = (err) => ({
@@ -16,7 +19,37 @@ function packageVersion(name) {
   return JSON.parse(readFileSync(url, 'utf8')).version;
 }
 
-export function serve(client, pkg, start) {
+// A message event, as opposed to an EventSource's own error event: the stream may name an event
+// "error", and a listener for that type (or onerror) then sees both.
+export const isMessage = (e) => typeof e?.lastEventId === 'string';
+
+// Report the events an EventSource-style API delivers for each listened-for type.
+export function listen(source, types, emit) {
+  for (const type of types) {
+    source.addEventListener(type, (e) => {
+      if (!isMessage(e)) return;
+      emit('event', {
+        type: e.type || 'message',
+        data: e.data,
+        last_event_id: e.lastEventId,
+        raw: { type: e.type, lastEventId: e.lastEventId },
+      });
+    });
+  }
+}
+
+// End the run when a client's promise settles: returned, or raised (reported with its error).
+export function settle(promise, emit, end) {
+  promise.then(
+    () => end('returned'),
+    (err) => {
+      emit('exception', describe(err));
+      end('raised');
+    },
+  );
+}
+
+export function serve(start) {
   let current = null;
   const finish = (state, how) => {
     if (!state.ended) {
@@ -34,7 +67,8 @@ export function serve(client, pkg, start) {
   };
   process.on('uncaughtException', uncaught);
   process.on('unhandledRejection', uncaught);
-  write({ kind: 'hello', run: 0, client, version: packageVersion(pkg) });
+  const version = `${packageVersion(pkg)} (Node ${process.versions.node})`;
+  write({ kind: 'hello', run: 0, client: pkg, version });
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
     const command = JSON.parse(line);

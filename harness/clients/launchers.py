@@ -24,10 +24,11 @@ from typing import Any
 from harness.clients import browser
 from harness.clients.adapters import ClientSpec
 from harness.clients.errors import Unavailable
+from harness.clients.node import NodeClients
 from harness.clients.protocol import Record, decode
 from harness.clients.server import FuzzServer
 
-__all__ = ["PageRunner", "PipeRunner", "Runner", "make_runner"]
+__all__ = ["Launcher", "PageLauncher", "PipeLauncher", "make_launcher"]
 
 _STDERR_TAIL = 4096
 #: How long a browser page's long poll is held before it answers "idle" and is polled again.
@@ -35,7 +36,7 @@ _POLL_S = 10.0
 _pages = itertools.count(1)
 
 
-class Runner(ABC):
+class Launcher(ABC):
     """A started client runner. Records arrive in :attr:`records`; :attr:`wake`, when set by the
     matrix, is set on each one so a waiting cell re-checks its end conditions."""
 
@@ -60,9 +61,9 @@ class Runner(ABC):
     def stderr_tail(self) -> str:
         return self._stderr.decode("utf-8", "replace").strip()
 
-    async def run(self, run: int, url: str, types: list[str]) -> None:
+    async def run(self, run: int, url: str, types: list[str], sdk: bool) -> None:
         self.current_run = run
-        await self.send({"op": "run", "run": run, "url": url, "types": types})
+        await self.send({"op": "run", "run": run, "url": url, "types": types, "sdk": sdk})
 
     async def stop(self, run: int) -> None:
         await self.send({"op": "stop", "run": run})
@@ -112,19 +113,27 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-class PipeRunner(Runner):
+class PipeLauncher(Launcher):
     """A process that reads commands on stdin and writes records on stdout."""
 
-    def __init__(self, spec: ClientSpec, argv: list[str], cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: ClientSpec,
+        argv: list[str],
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(spec)
         self.argv = argv
         self.cwd = cwd
+        self.env = env
 
     async def start(self) -> None:
         try:
             self._process = process = await asyncio.create_subprocess_exec(
                 *self.argv,
                 cwd=self.cwd,
+                env=self.env,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -157,14 +166,19 @@ class PipeRunner(Runner):
             await self._process.stdin.drain()
 
 
-class PageRunner(Runner):
-    """A browser on the runner page, talking over the fuzzing server's control channel."""
+class PageLauncher(Launcher):
+    """A browser on the runner page, talking over the fuzzing server's control channel.
+
+    The page drives the browser's native EventSource, or, for a spec with a ``package``, that
+    npm library, which the fuzzing server serves to the page from the Node clients' folder.
+    """
 
     startup_s = 60.0
 
-    def __init__(self, spec: ClientSpec, server: FuzzServer) -> None:
+    def __init__(self, spec: ClientSpec, server: FuzzServer, library: Path | None) -> None:
         super().__init__(spec)
         self.server = server
+        self.library = library
         # A fresh channel per page, so a dying page can never take a command meant for the next.
         self.column = f"{spec.name}-{next(_pages)}"
         self._commands: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -176,6 +190,12 @@ class PageRunner(Runner):
         self.server.add_control(self.column, self._control)
         self._profile = Path(tempfile.mkdtemp(prefix=f"sse-harness-{self.spec.name}-"))
         url = f"{self.server.base}/page/{self.column}"
+        if self.spec.package and self.library:
+            manifest = json.loads((self.library / "package.json").read_text(encoding="utf-8"))
+            route = f"/npm/{self.spec.package}"
+            self.server.add_file(route, self.library / manifest["main"], "text/javascript")
+            self.version = f"{manifest['version']} ({self.version})"
+            url += f"?driver={self.spec.package}"
         command = browser.argv(self.spec, path, url, self._profile)
         setpriv = shutil.which("setpriv")
         if setpriv is not None:  # the browser dies with the matrix, even one killed outright
@@ -215,13 +235,23 @@ class PageRunner(Runner):
             shutil.rmtree(self._profile, ignore_errors=True)
 
 
-def make_runner(spec: ClientSpec, server: FuzzServer, node_root: Path | None) -> Runner:
-    """The runner for ``spec``; ``node_root`` is where :func:`harness.clients.node.prepare`
-    installed the Node clients."""
+def make_launcher(
+    spec: ClientSpec, server: FuzzServer, node: NodeClients | None, site: Path | None
+) -> Launcher:
+    """The runner for ``spec``: ``node`` is what :func:`harness.clients.node.prepare` installed
+    (for Node runners and page libraries), ``site`` the folder of a Python client installed
+    apart (:func:`harness.clients.installs.pip_folder`), put first on its worker's path."""
+    if spec.needs_npm and node is None:
+        raise Unavailable("Node clients were not prepared")
     if spec.kind == "python":
-        return PipeRunner(spec, [sys.executable, "-m", "harness.clients.worker", spec.target])
+        argv = [sys.executable, "-m", "harness.clients.worker", spec.target]
+        if site is None:
+            return PipeLauncher(spec, argv)
+        path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
+        return PipeLauncher(spec, argv, env={**os.environ, "PYTHONPATH": path})
     if spec.kind == "node":
-        if node_root is None:
-            raise Unavailable("Node clients were not prepared")
-        return PipeRunner(spec, ["node", str(node_root / spec.target)], cwd=node_root)
-    return PageRunner(spec, server)
+        assert node is not None and spec.package is not None
+        argv = [node.node, str(node.root / spec.target), spec.package]
+        return PipeLauncher(spec, argv, cwd=node.root)
+    library = node.package_dir(spec.package) if node and spec.package else None
+    return PageLauncher(spec, server, library)
