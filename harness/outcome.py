@@ -9,7 +9,8 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
-__all__ = ["Level", "Outcome", "escape_bytes", "grade"]
+__all__ = ["Level", "Outcome", "escape_bytes",
+    "escape_text", "grade"]
 
 
 class Outcome(StrEnum):
@@ -63,3 +64,8 @@ def escape_bytes(data: bytes, limit: int = 200) -> str:
     if len(data) > limit:
         parts.append(f"... ({len(data) - limit} more bytes)")
     return "".join(parts)
+
+
+def escape_text(value: str) -> str:
+    """A string as evidence: control characters, NUL, BOMs and lone surrogates made visible."""
+    return escape_bytes(value.encode("utf-8", "backslashreplace"), limit=400)

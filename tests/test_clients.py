@@ -19,16 +19,17 @@ from typing import Any
 import pytest
 
 from harness.clients.adapters import CLIENTS, ClientSpec
-from harness.clients.breaks import SENTENCES, what_breaks
 from harness.clients.catalog import CASES, select
 from harness.clients.grader import expected_json, grade_cell, ungradable
 from harness.clients.llm_cases import LLM
-from harness.clients.markdown import render_markdown
 from harness.clients.model import ClientCase, Piece, Response
 from harness.clients.observation import Observation
 from harness.clients.server import FuzzServer, SeenRequest, Served
 from harness.outcome import Level, Outcome
+from harness.report.breaks import SENTENCES, what_breaks
+from harness.report.clients_markdown import render_markdown
 from harness.rules import RULES
+from harness.selection import NoCaseMatched
 
 BY_ID = {case.id: case for case in CASES}
 HARNESS = CLIENTS["harness"]
@@ -78,7 +79,8 @@ def test_select_takes_globs_and_prefixes() -> None:
     assert [c.id for c in select("client.status.204")] == ["client.status.204"]
     assert {c.id for c in select("client.bom")} == {f"client.bom.{n}" for n in range(1, 5)}
     assert len(select("client.lines.*,client.eof.1")) == 11
-    assert select("nothing.*") == []
+    with pytest.raises(NoCaseMatched, match=r"client\.bom, .*client\.llm"):
+        select("nothing.*")
     assert len(select(None)) == len(CASES)
 
 

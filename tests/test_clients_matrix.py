@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.clients import matrix
+from harness.cli import main
+from harness.clients import ClientsOptions, matrix, run_clients
 from harness.clients.adapters import CLIENTS, ClientSpec
 from harness.clients.catalog import CASES, select
-from harness.clients.cli import main
-from harness.clients.matrix import MatrixResult, run_columns, run_matrix
+from harness.clients.matrix import MatrixResult, run_columns
 from harness.outcome import Outcome
 
 BY_ID = {case.id: case for case in CASES}
@@ -237,7 +237,8 @@ def test_a_missing_client_is_unimplemented_not_a_crash() -> None:
 
 
 def test_reports_are_written_and_parse(tmp_path: Path) -> None:
-    result = run_matrix(["harness", "sseclient-py"], "client.lines.1,client.eof.1", tmp_path)
+    options = ClientsOptions(["harness", "sseclient-py"], "client.lines.1,client.eof.1", tmp_path)
+    result = run_clients(options).matrix
     data = json.loads((tmp_path / "clients.json").read_text())
     assert data["schema_version"] == 1
     assert [c["name"] for c in data["clients"]] == ["harness", "sseclient-py"]
@@ -279,3 +280,21 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     nothing = r"### harness \S+\n\nNothing: no FAILED or NON-STRICT cell"
     assert re.search(nothing, markdown.read_text())
     assert len(select("client.bom")) == 4
+
+
+def test_a_client_named_but_not_installed_exits_2_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Asked for by name and could not run: never a silent pass."""
+    ghost = ClientSpec("ghost", "python", "no_such_adapter_module", "pip install ghost")
+    monkeypatch.setitem(CLIENTS, "ghost", ghost)
+    args = ["clients", "--clients", "harness,ghost", "--cases", "client.lines.1", "-q"]
+    assert main([*args, "--report-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "ghost could not run" in captured.err and "pip install ghost" in captured.err
+    assert "not run (UNIMPLEMENTED): ghost" in captured.out
+    data = json.loads((tmp_path / "clients.json").read_text())  # the run is still reported
+    assert {(r["client"], r["outcome"]) for r in data["results"]} == {
+        ("harness", "OK"),
+        ("ghost", "UNIMPLEMENTED"),
+    }

@@ -5,7 +5,26 @@ streams of :mod:`.llm_cases`: exact bytes, chunk boundaries, delays, statuses an
 with the observation a conforming EventSource makes, and what an LLM SDK's user must get), a
 fuzzing server that serves them byte for byte (:mod:`.server`), one runner per client library or
 browser (:mod:`.adapters`, ``js/``, started by :mod:`.launchers`), one grader (:mod:`.grader`)
-and one matrix of clients by cases (:func:`harness.clients.matrix.run_matrix`), reported as
-JSON, a page and Markdown (:mod:`.report`, :mod:`.breaks`, :mod:`.markdown`). ``sse-harness
-clients`` runs it (:mod:`.cli`). Nothing is imported here, so the command's help stays fast.
+and one matrix of clients by cases (:mod:`.matrix`), written as ``clients.json``
+(:mod:`.report`) and rendered by :mod:`harness.report.clients` (page) and
+:mod:`harness.report.clients_markdown`. :func:`run_clients` with :class:`ClientsOptions` is the
+one entry point; ``sse-harness clients`` (:mod:`harness.commands.clients`) calls it.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.clients.run import ClientsOptions, ClientsResult, run_clients
+
+__all__ = ["ClientsOptions", "ClientsResult", "run_clients"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the client workers import this package and must start fast.
+    if name in __all__:
+        from harness.clients import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'harness.clients' has no attribute {name!r}")

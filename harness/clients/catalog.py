@@ -9,7 +9,6 @@ seconds apart); the ``client.llm.*`` group lives in :mod:`.llm_cases`.
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from harness.clients.llm_cases import LLM
@@ -17,6 +16,7 @@ from harness.clients.model import ClientCase, End, Expect, Piece, Response
 from harness.clients.model import HeaderExpect as Header
 from harness.clients.script import Part, ev, redirect, refused, stream
 from harness.outcome import Level
+from harness.selection import select_by_id
 from harness.stream import Event
 
 __all__ = ["CASES", "select"]
@@ -909,15 +909,6 @@ CASES: tuple[ClientCase, ...] = (
 
 
 def select(pattern: str | None = None) -> list[ClientCase]:
-    """Cases whose id matches ``pattern``: comma-separated globs (``client.retry.*``), or plain
-    prefixes (``client.lines`` selects ``client.lines.*``). None selects every case."""
-    if not pattern:
-        return list(CASES)
-    globs = [p.strip() for p in pattern.split(",") if p.strip()]
-
-    def matches(case_id: str, glob: str) -> bool:
-        if any(ch in glob for ch in "*?["):
-            return fnmatch.fnmatchcase(case_id, glob)
-        return case_id == glob or case_id.startswith(glob + ".")
-
-    return [case for case in CASES if any(matches(case.id, g) for g in globs)]
+    """Cases whose id ``pattern`` selects (globs or prefixes, comma-separated; None: every case);
+    :class:`harness.selection.NoCaseMatched` (a ValueError naming the groups) when none."""
+    return select_by_id(CASES, pattern, key=lambda case: case.id)

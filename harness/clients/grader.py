@@ -20,8 +20,8 @@ from typing import Any
 
 from harness.clients.adapters import ClientSpec
 from harness.clients.model import ClientCase, HeaderExpect, SdkExpect
-from harness.clients.observation import Observation, text
-from harness.outcome import Outcome, escape_bytes, grade
+from harness.clients.observation import Observation
+from harness.outcome import Outcome, escape_bytes, escape_text, grade
 from harness.stream import Event
 
 __all__ = ["CellGrade", "expected_json", "grade_cell", "ungradable"]
@@ -118,7 +118,8 @@ def _with_dataless_extras(expected: list[Event], observed: list[Event]) -> bool:
 
 
 def _show(event: Event) -> str:
-    return f'{text(event.type)} "{text(event.data)}" id="{text(event.last_event_id)}"'
+    shown = escape_text
+    return f'{shown(event.type)} "{shown(event.data)}" id="{shown(event.last_event_id)}"'
 
 
 def _events(case: ClientCase, obs: Observation) -> Iterator[str]:
@@ -151,10 +152,12 @@ def _sdk(expect: SdkExpect, obs: Observation) -> Iterator[str]:
     """The deltas the user's code got, then how the streaming call ended."""
     deltas = [str(r.get("text")) for r in obs.kinds("delta")]
     if deltas != list(expect.deltas):
-        shown = ", ".join(f'"{text(d)}"' for d in deltas) or "none"
-        wanted = ", ".join(f'"{text(d)}"' for d in expect.deltas)
+        shown = ", ".join(f'"{escape_text(d)}"' for d in deltas) or "none"
+        wanted = ", ".join(f'"{escape_text(d)}"' for d in expect.deltas)
         yield f"the user's code received deltas {shown}; expected {wanted}"
-    raised = [f"{r.get('type')}: {text(str(r.get('message')))}" for r in obs.kinds("exception")]
+    raised = [
+        f"{r.get('type')}: {escape_text(str(r.get('message')))}" for r in obs.kinds("exception")
+    ]
     if obs.ended.startswith("client crashed"):
         yield f"the client {obs.ended.removeprefix('client ')}"
     if expect.raises is None:
@@ -189,7 +192,7 @@ def _failure(case: ClientCase, obs: Observation) -> Iterator[str]:
             yield "announced open for a response it must refuse"
         return
     for record in obs.kinds("exception"):
-        yield f"raised {record.get('type')}: {text(str(record.get('message')))}"
+        yield f"raised {record.get('type')}: {escape_text(str(record.get('message')))}"
     if any(r.get("closed") is True for r in obs.kinds("error")) or obs.ended == "client closed":
         yield "gave up on the stream with an error (closed)"
 

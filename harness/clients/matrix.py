@@ -36,7 +36,6 @@ from harness.clients.launchers import Launcher, make_launcher
 from harness.clients.model import ClientCase
 from harness.clients.node import NodeClients
 from harness.clients.observation import Observation
-from harness.clients.report import write_reports
 from harness.clients.server import FuzzServer
 from harness.outcome import Outcome
 
@@ -107,24 +106,17 @@ class MatrixResult:
 def run_matrix(
     clients: Sequence[str] | None,
     cases: str | None,
-    report_dir: Path | None,
     progress: Progress | None = None,
     jobs: int = 1,
 ) -> MatrixResult:
     """Run ``clients`` (names from :data:`CLIENTS`; None for all) on the cases matching
-    ``cases`` (see :func:`~harness.clients.catalog.select`), and write ``clients.json`` and
-    ``clients.html`` to ``report_dir`` when it is given. ``jobs``: see :func:`run_columns`."""
+    ``cases`` (see :func:`~harness.clients.catalog.select`). ``jobs``: see :func:`run_columns`."""
     names = list(CLIENTS) if clients is None else list(clients)
     unknown = [n for n in names if n not in CLIENTS]
     if unknown:
         raise ValueError(f"unknown client(s) {', '.join(unknown)}; known: {', '.join(CLIENTS)}")
     selected = select(cases)
-    if not selected:
-        raise ValueError(f"no case matches {cases!r}")
-    result = asyncio.run(run_columns([CLIENTS[n] for n in names], selected, progress, jobs))
-    if report_dir is not None:
-        write_reports(result, report_dir)
-    return result
+    return asyncio.run(run_columns([CLIENTS[n] for n in names], selected, progress, jobs))
 
 
 async def run_columns(

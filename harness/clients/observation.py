@@ -11,12 +11,7 @@ from harness.clients.server import SeenRequest, Served
 from harness.outcome import escape_bytes
 from harness.stream import Event
 
-__all__ = ["Observation", "SeenEvent", "text"]
-
-
-def text(value: str) -> str:
-    """A string as evidence: control characters, NUL, BOMs and lone surrogates made visible."""
-    return escape_bytes(value.encode("utf-8", "backslashreplace"), limit=400)
+__all__ = ["Observation", "SeenEvent"]
 
 
 @dataclass(frozen=True, slots=True)

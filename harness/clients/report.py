@@ -1,13 +1,11 @@
-"""``clients.json`` and ``clients.html``: the matrix as data for tools and as a page for people.
+"""``clients.json``: the client matrix as data for tools (and, through publish, a page).
 
 The JSON shape is a contract (DESIGN.md "Report shapes"): ``schema_version``, ``clients`` (name,
 version), ``cases`` (id, rules, title), ``results`` (client, case, outcome, expected, observed);
 it adds a summary per client, each case's wire script and expectations (the events, and for an
 LLM case what an SDK's user must get), and each result's notes and ``rule`` (the rule its
-outcome is pinned on). A Node client's version names the Node it ran on. The HTML page is
-self-contained (no CDN): what breaks in each client (:mod:`.breaks`), then a matrix coloured by
-outcome, each cell linking to its case's script and to expected versus observed for every
-client.
+outcome is pinned on). A Node client's version names the Node it ran on. The page is rendered
+from this JSON by :mod:`harness.report.clients`.
 """
 
 from __future__ import annotations
@@ -17,13 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.clients.breaks import what_breaks
 from harness.clients.grader import expected_json
 from harness.clients.model import ClientCase
-from harness.clients.observation import text
-from harness.outcome import Outcome, escape_bytes
+from harness.outcome import escape_bytes
 from harness.report.pages import publish
-from harness.report.render import render
 
 if TYPE_CHECKING:
     from harness.clients.matrix import MatrixResult
@@ -31,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "to_json", "write_reports"]
 
 SCHEMA_VERSION = 1
-_SHOWN_HEADERS = ("accept", "cache-control", "last-event-id")
 
 
 def _script(case: ClientCase) -> list[dict[str, Any]]:
@@ -90,44 +84,6 @@ def to_json(result: MatrixResult) -> dict[str, Any]:
             for r in column.results
         ],
     }
-
-
-def _timeline(observed: dict[str, Any]) -> list[str]:
-    """What one client did, in time order, one line per record or request, for the page."""
-    if not observed:
-        return []
-    entries: list[tuple[float, str]] = [
-        (e["t"], f'{text(e["type"])} "{text(e["data"])}" id="{text(e["last_event_id"])}"')
-        for e in observed["events"]
-    ]
-    entries += [(d["t"], f'delta "{text(d["text"])}"') for d in observed.get("deltas", [])]
-    entries += [(t, "open") for t in observed["open"]]
-    entries += [
-        (e["t"], f"error {e['message'] or ''} closed={e['closed']}".replace("  ", " "))
-        for e in observed["errors"]
-    ]
-    entries += [
-        (e["t"], f"raised {e['type']}: {text(e['message'])}") for e in observed["exceptions"]
-    ]
-    for q in observed["requests"]:
-        shown = [f"{k}: {v}" for k, v in q["headers"].items() if k.lower() in _SHOWN_HEADERS]
-        entries.append((q["t"], " | ".join([f"{q['method']} {q['path']}", *shown])))
-    return [f"+{t:.3f} s {what}" for t, what in sorted(entries, key=lambda e: e[0])]
-
-
-def render_page(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
-    """The matrix page, from ``clients.json`` alone (so ``sse-harness report`` can rebuild it)."""
-    by_cell = {(r["client"], r["case"]): r for r in data["results"]}
-    return render(
-        "clients.html.j2",
-        data=data,
-        outcomes=[o.value for o in Outcome],
-        cell=lambda client, case: by_cell[(client, case)],
-        breaks=what_breaks(data),
-        timeline=_timeline,
-        nav=nav,
-        page=page,
-    )
 
 
 def write_reports(result: MatrixResult, report_dir: Path) -> tuple[Path, Path]:

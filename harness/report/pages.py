@@ -13,34 +13,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.report import clients, conformance, load
+
 __all__ = ["PAGES", "new_run_folder", "publish"]
 
 Renderer = Callable[[dict[str, Any], list[tuple[str, str]], str], str]
 
 
-def _conformance(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
-    from harness.report.conformance import render_page
-
-    return render_page(data, nav, page)
-
-
-def _load(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
-    from harness.report.load import render_page
-
-    return render_page(data, nav, page)
-
-
-def _clients(data: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
-    from harness.clients.report import render_page
-
-    return render_page(data, nav, page)
-
-
 #: (label, JSON file, page, renderer), in navigation order.
 PAGES: list[tuple[str, str, str, Renderer]] = [
-    ("Conformance", "conformance.json", "index.html", _conformance),
-    ("Load", "load.json", "load.html", _load),
-    ("Clients", "clients.json", "clients.html", _clients),
+    ("Conformance", "conformance.json", "index.html", conformance.render_page),
+    ("Load", "load.json", "load.html", load.render_page),
+    ("Clients", "clients.json", "clients.html", clients.render_page),
 ]
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.clients.breaks import what_breaks
 from harness.outcome import Outcome
+from harness.report.breaks import what_breaks
 
 __all__ = ["render_markdown"]
 
