@@ -1,7 +1,8 @@
 """pytest plugin (entry point ``sse_harness``): SSE targets and the reference server as fixtures.
 
 Options (``pytest --help``, group "sse-harness"): ``--sse-url``, ``--sse-method``, ``--sse-body``,
-``--sse-header NAME:VALUE`` (repeatable), ``--sse-resumable``, ``--sse-contract BASE_URL``.
+``--sse-header NAME:VALUE`` (repeatable), ``--sse-resumable``, ``--sse-contract BASE_URL``,
+``--sse-cafile PATH`` and ``--sse-insecure`` (https:// targets), ``--sse-http auto|1.1|2``.
 
 Fixtures:
 
@@ -52,6 +53,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sse-resumable", action="store_true", help="--sse-url resumes after Last-Event-ID"
     )
     group.addoption("--sse-contract", help="base URL of the scripting contract ('' for none)")
+    group.addoption("--sse-cafile", help="CA bundle (PEM) that signs an https:// --sse-url")
+    group.addoption(
+        "--sse-insecure", action="store_true", help="accept any certificate from --sse-url"
+    )
+    group.addoption(
+        "--sse-http",
+        choices=["auto", "1.1", "2"],
+        default="auto",
+        help="HTTP version: auto (HTTP/2 when https:// offers it by ALPN), 1.1, or 2 (h2c"
+        " with prior knowledge over http://)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +98,9 @@ def sse_target(request: pytest.FixtureRequest) -> Target:
             headers=headers,
             resumable=option("--sse-resumable"),
             contract=option("--sse-contract"),
+            cafile=option("--sse-cafile"),
+            insecure=option("--sse-insecure"),
+            http=option("--sse-http"),
         )
     except (argparse.ArgumentTypeError, OSError) as exc:
         raise pytest.UsageError(str(exc)) from exc

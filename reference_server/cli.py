@@ -8,11 +8,15 @@ run.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from reference_server.settings import add_settings_arguments, settings_from_args
 
-__all__ = ["HELP", "add_arguments", "main", "run"]
+__all__ = ["CA_PREFIX", "HELP", "add_arguments", "main", "run"]
 
 HELP = "run the reference SSE server"
 
@@ -31,23 +35,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="uvicorn log level (default: %(default)s)",
     )
     parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https:// with a throwaway CA made at start; its path is printed (clients:"
+        " sse-harness check --cafile PATH)",
+    )
+    parser.add_argument(
+        "--tls-dir",
+        type=Path,
+        metavar="DIR",
+        help="where --tls writes ca.pem, cert.pem and key.pem (default: a temporary folder,"
+        " removed on exit)",
+    )
+    parser.add_argument(
+        "--http2",
+        action="store_true",
+        help="serve through hypercorn: HTTP/2 by ALPN with --tls, h2c (and HTTP/1.1) without",
+    )
     add_settings_arguments(parser)
+
+
+#: Printed before the ready line when --tls made a CA, followed by the CA file's path.
+CA_PREFIX = "sse-harness: CA certificate "
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; open streams get ``--shutdown-grace-s`` to end cleanly."""
     from reference_server.app import create_app
-    from reference_server.launch import serve_forever
 
     settings = settings_from_args(args)
-    serve_forever(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        graceful_s=settings.shutdown_grace_s + 1,
-        log_level=args.log_level,
-        access_log=not args.no_access_log,
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "graceful_s": settings.shutdown_grace_s + 1,
+        "log_level": args.log_level,
+        "access_log": not args.no_access_log,
+    }
+    with contextlib.ExitStack() as stack:
+        tls = None
+        if args.tls:
+            from reference_server.tls import make_tls_files
+
+            where = args.tls_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            tls = make_tls_files(where)
+            print(CA_PREFIX + str(tls.ca), flush=True)
+        app = create_app(settings)
+        if args.http2:
+            from reference_server.http2 import serve_http2_forever
+
+            serve_http2_forever(app, tls=tls, **options)
+        else:
+            from reference_server.launch import serve_forever
+
+            serve_forever(app, tls=tls, **options)
     return 0
 
 

@@ -17,9 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
+
+if TYPE_CHECKING:
+    from reference_server.tls import TlsFiles
 
 __all__ = [
     "READY_PREFIX",
@@ -121,18 +124,22 @@ def serve_forever(
     graceful_s: float,
     log_level: str = "info",
     access_log: bool = True,
+    tls: TlsFiles | None = None,
 ) -> None:
     """Serve ``app`` in the foreground until SIGINT/SIGTERM; print the ready line on startup.
 
-    The ready line (``READY_PREFIX`` + URL, on stdout) tells the actual port when ``port`` is 0.
+    The ready line (``READY_PREFIX`` + URL, on stdout) tells the actual port when ``port`` is 0,
+    and names https:// when ``tls`` is given (HTTP/1.1 over TLS under uvicorn).
     """
     sock = _bind(host, port)
-    url = _base_url(sock)
+    url = secure_url(sock, tls)
     config = uvicorn.Config(
         app,
         log_level=log_level,
         access_log=access_log,
         timeout_graceful_shutdown=max(1, round(graceful_s)),
+        ssl_certfile=None if tls is None else str(tls.cert),
+        ssl_keyfile=None if tls is None else str(tls.key),
     )
     _Server(config, lambda: print(READY_PREFIX + url, flush=True)).run(sockets=[sock])
 
@@ -198,3 +205,9 @@ def serve_subprocess(
     finally:
         if process.popen.poll() is None:
             process.terminate()
+
+
+def secure_url(sock: socket.socket, tls: TlsFiles | None) -> str:
+    """The base URL of a bound socket, https:// when it serves TLS."""
+    url = _base_url(sock)
+    return url.replace("http://", "https://", 1) if tls is not None else url

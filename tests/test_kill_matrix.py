@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,9 @@ from harness.server.cases import load_catalog
 from harness.server.check import write_conformance
 from harness.server.killmatrix import (
     EXPECTED,
+    EXPECTED_HTTP2,
     SERVER_FLAGS,
+    UNSTABLE_HTTP2,
     format_matrix,
     matrix,
     run_kill_matrix,
@@ -35,9 +38,20 @@ def server() -> Iterator[str]:
         yield process.url
 
 
+@pytest.fixture(scope="module")
+def server_http2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The same server under hypercorn over TLS (HTTP/2 by ALPN), and its CA file."""
+    folder = tmp_path_factory.mktemp("tls")
+    flags = (*SERVER_FLAGS, "--no-access-log", "--http2", "--tls", "--tls-dir", str(folder))
+    with serve_subprocess(flags) as process:
+        yield process.url, str(folder / "ca.pem")
+
+
 def test_every_case_is_either_pinned_to_a_fault_or_listed_with_a_reason() -> None:
-    assert set(EXPECTED) == set(FAULTS)
-    caught = {case for row in EXPECTED.values() for case, _ in row}
+    assert set(EXPECTED) == set(FAULTS) == set(EXPECTED_HTTP2)
+    caught = {
+        case for pinned in (EXPECTED, EXPECTED_HTTP2) for row in pinned.values() for case, _ in row
+    }
     assert caught.isdisjoint(unproven())
     assert caught | set(unproven()) == set(load_catalog())
 
@@ -58,3 +72,26 @@ def test_the_kill_matrix_is_exactly_the_pinned_one(server: str) -> None:
     ]
     assert bad == [], "the clean reference server must pass every case"
     assert matrix(rows) == EXPECTED, format_matrix(rows)
+
+
+@pytest.mark.timeout(300)
+def test_the_kill_matrix_over_http2_is_exactly_the_pinned_one(
+    server_http2: tuple[str, str],
+) -> None:
+    url, cafile = server_http2
+    context = ssl.create_default_context(cafile=cafile)
+    with urllib.request.urlopen(url + "/faults", timeout=5, context=context) as answer:
+        faults = json.load(answer)
+    clean, rows = asyncio.run(run_kill_matrix(url, faults, cafile=cafile))
+    print("\n" + format_matrix(rows))
+    report = clean.as_json()
+    write_conformance(report, Path("reports") / "kill-matrix-http2", kill_matrix=rows)
+
+    assert report["target"]["http_version"] == "HTTP/2"
+    bad = [
+        (c["id"], c["outcome"], c["evidence"]["observed"])
+        for c in report["cases"]
+        if c["outcome"] in ("FAILED", "ERROR", "NON-STRICT", "UNIMPLEMENTED")
+    ]
+    assert bad == [], "the clean reference server must pass every case over HTTP/2"
+    assert matrix(rows, UNSTABLE_HTTP2) == EXPECTED_HTTP2, format_matrix(rows)

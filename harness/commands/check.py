@@ -63,6 +63,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where the scripting contract is mounted (default: the URL's origin; '' for none)",
     )
     parser.add_argument(
+        "--cafile",
+        metavar="PATH",
+        help="CA bundle (PEM) that signs an https:// target's certificate (default: system CAs)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="accept any certificate from an https:// target (still TLS; nothing verified)",
+    )
+    protocol = parser.add_mutually_exclusive_group()
+    protocol.add_argument(
+        "--http1",
+        dest="http",
+        action="store_const",
+        const="1.1",
+        default="auto",
+        help="speak HTTP/1.1 only (default: HTTP/2 when an https:// server offers it by ALPN)",
+    )
+    protocol.add_argument(
+        "--http2",
+        dest="http",
+        action="store_const",
+        const="2",
+        help="speak HTTP/2 only: by ALPN over https://, h2c with prior knowledge over http://"
+        " (without a URL: the embedded server under hypercorn over TLS)",
+    )
+    parser.add_argument(
         "--cases",
         metavar="PATTERN",
         help="case ids to run: globs or group prefixes, comma-separated ('server.framing')",
@@ -116,12 +143,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _reference_server() -> Iterator[str]:
+def _reference_server(http2: bool) -> Iterator[tuple[str, str | None]]:
+    """The embedded reference server's base URL, and the CA file that signs it (HTTP/2: under
+    hypercorn over TLS with a throwaway CA; else uvicorn over plain HTTP/1.1)."""
     from reference_server.app import create_app
-    from reference_server.launch import serve_in_thread
 
-    with serve_in_thread(create_app()) as base:
-        yield base
+    if not http2:
+        from reference_server.launch import serve_in_thread
+
+        with serve_in_thread(create_app()) as base:
+            yield base, None
+        return
+    import tempfile
+
+    from reference_server.http2 import serve_http2_in_thread
+    from reference_server.tls import make_tls_files
+
+    with tempfile.TemporaryDirectory() as folder:
+        tls = make_tls_files(Path(folder))
+        with serve_http2_in_thread(create_app(), tls=tls) as base:
+            yield base, str(tls.ca)
 
 
 def _fail(message: str) -> int:
@@ -147,9 +188,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot read the body: {exc}")
     with contextlib.ExitStack() as stack:
-        url, resumable = args.url, args.resumable
+        url, resumable, cafile = args.url, args.resumable, args.cafile
         if not url:
-            url, resumable = stack.enter_context(_reference_server()) + DEFAULT_PATH, True
+            base, made_ca = stack.enter_context(_reference_server(args.http == "2"))
+            url, resumable, cafile = base + DEFAULT_PATH, True, cafile or made_ca
         target = request_target(
             url,
             method=args.method,
@@ -157,19 +199,16 @@ def run(args: argparse.Namespace) -> int:
             headers=args.header,
             resumable=resumable,
             contract=args.contract,
+            cafile=cafile,
+            insecure=args.insecure,
+            http=args.http,
         )
         window = Window(
             max_events=args.window_events,
             max_seconds=args.window_seconds,
             header_timeout=args.header_timeout,
         )
-        problem = unreachable(
-            url,
-            method=target.method,
-            body=target.body,
-            headers=target.headers,
-            timeout=window.header_timeout,
-        )
+        problem = unreachable(target, timeout=window.header_timeout)
         if problem:
             return _fail(problem)
         options = CheckOptions(

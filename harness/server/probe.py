@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from harness.server.transport import Answer, Http1Transport, Transport
 from harness.stream import Event, Parser, StreamLimitError, Violation, media_type
 
 __all__ = ["Capture", "Chunk", "TimedEvent", "Window", "capture", "capture_head"]
@@ -107,7 +108,7 @@ def _decompressor(encoding: str) -> zlib._Decompress | None:
 
 
 async def capture(
-    session: aiohttp.ClientSession,
+    client: Transport | aiohttp.ClientSession,
     url: str,
     *,
     method: str = "GET",
@@ -118,14 +119,16 @@ async def capture(
 ) -> Capture:
     """Make one request and record the exchange within ``window``.
 
-    The session must be created with ``auto_decompress=False`` so the raw bytes are evidence.
+    ``client`` is the run's transport (HTTP/1.1 or HTTP/2), or an aiohttp session, which must
+    be created with ``auto_decompress=False`` so the raw bytes are evidence.
     """
+    transport = Http1Transport(client) if isinstance(client, aiohttp.ClientSession) else client
     start = time.monotonic()
     cap = Capture(url=url, method=method, request_headers=dict(headers or {}))
     deadline = start + window.max_seconds
     try:
-        response = await asyncio.wait_for(
-            session.request(method, url, headers=headers, data=body, allow_redirects=True),
+        answer = await asyncio.wait_for(
+            transport.open(method, url, headers=cap.request_headers, body=body),
             timeout=window.header_timeout,
         )
     except TimeoutError:
@@ -136,17 +139,18 @@ async def capture(
         cap.end, cap.error = "refused", f"{type(exc).__name__}: {exc}"
         cap.duration = time.monotonic() - start
         return cap
-    async with response:
+    try:
         cap.t_headers = time.monotonic() - start
-        cap.status, cap.reason = response.status, response.reason or ""
-        if response.version is not None:
-            cap.http_version = f"{response.version.major}.{response.version.minor}"
-        cap.headers = response.headers
-        cap.redirects = [(r.status, str(r.url)) for r in response.history]
-        if not read_body or method == "HEAD":
+        cap.status, cap.reason = answer.status, answer.reason
+        cap.http_version = answer.http_version
+        cap.headers = answer.headers
+        cap.redirects = answer.redirects
+        if not read_body or (method == "HEAD" and cap.http_version != "2"):
             cap.end = "no-body"
         else:
-            await _read_body(response, cap, window, start, deadline)
+            await _read_body(answer, cap, window, start, deadline)
+    finally:
+        answer.close()
     cap.duration = time.monotonic() - start
     return cap
 
@@ -156,7 +160,7 @@ def _timed(t: float, events: list[Event], parser: Parser) -> list[TimedEvent]:
 
 
 async def _read_body(
-    response: aiohttp.ClientResponse,
+    answer: Answer,
     cap: Capture,
     window: Window,
     start: float,
@@ -173,7 +177,7 @@ async def _read_body(
                 cap.end = "window"
                 break
             try:
-                data = await asyncio.wait_for(response.content.readany(), timeout=remaining)
+                data = await asyncio.wait_for(answer.read(), timeout=remaining)
             except TimeoutError:
                 cap.end = "window"
                 break
@@ -217,6 +221,7 @@ async def capture_head(
     headers: Mapping[str, str] | None = None,
     window: Window = Window(),
     linger: float = 0.5,
+    tls: ssl.SSLContext | None = None,
 ) -> Capture:
     """A HEAD exchange read off the socket, so what follows the response head is evidence.
 
@@ -225,7 +230,8 @@ async def capture_head(
     the head is parsed by hand and anything that arrives within ``linger`` seconds after it (or
     until the server closes) lands in ``chunks``. The request asks ``Connection: close``, so a
     well-behaved server ends the exchange at once and no linger is spent. Redirects are not
-    followed: a HEAD answered with a redirect is an answer.
+    followed: a HEAD answered with a redirect is an answer. ``tls`` is the target's TLS context
+    (offering ``http/1.1``); the system's default for https:// when None.
     """
     start = time.monotonic()
     parts = urlsplit(url)
@@ -239,7 +245,7 @@ async def capture_head(
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(
-                host, port, ssl=ssl.create_default_context() if secure else None
+                host, port, ssl=(tls or ssl.create_default_context()) if secure else None
             ),
             timeout=window.connect_timeout,
         )

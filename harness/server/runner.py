@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
-
 from harness.outcome import Outcome, escape_bytes, grade
 from harness.rules import RULES
 from harness.server.cases import load_catalog
 from harness.server.cases.context import Context
 from harness.server.cases.model import Case, Finding, select
+from harness.server.negotiate import open_transport
 from harness.server.probe import Window
 from harness.server.target import Target
+from harness.server.transport import http1_session
 
 __all__ = ["SCHEMA_VERSION", "CaseResult", "ConformanceRun", "case_bound", "run_cases"]
 
@@ -63,6 +63,8 @@ class ConformanceRun:
     results: list[CaseResult] = field(default_factory=list)
     #: The run was cancelled (Ctrl-C) before every case finished.
     interrupted: bool = False
+    #: The protocol the run spoke ("HTTP/1.1" or "HTTP/2"), as the TLS handshake settled it.
+    http_version: str = "HTTP/1.1"
 
     @property
     def summary(self) -> dict[str, int]:
@@ -77,7 +79,7 @@ class ConformanceRun:
     def as_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
-            "target": self.target.describe(),
+            "target": {**self.target.describe(), "http_version": self.http_version},
             "started": self.started.isoformat(),
             "duration_s": round(self.duration_s, 3),
             "summary": self.summary,
@@ -150,11 +152,11 @@ async def run_cases(
     run = ConformanceRun(target, datetime.now(UTC))
     start = time.monotonic()
     gate = asyncio.Semaphore(concurrency)
-    # Keep-alive connections, as browsers use: with force_close the request says
-    # "Connection: close" and servers overwrite the very header server.headers.6 checks.
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(auto_decompress=False, connector=connector) as session:
-        ctx = Context(target, session, window or Window(), keepalive_bound_s)
+    window = window or Window()
+    async with http1_session(target) as session:
+        transport = await open_transport(target, window.connect_timeout, session)
+        run.http_version = f"HTTP/{transport.http_version}"
+        ctx = Context(target, session, window, keepalive_bound_s, transport)
 
         async def guarded(case: Case) -> CaseResult:
             async with gate:
@@ -176,6 +178,7 @@ async def run_cases(
                 current.uncancel()
         finally:
             ctx.close()
+            await transport.aclose()
     run.results = [
         task.result() if task.done() and not task.cancelled() else _interrupted(case)
         for case, task in zip(cases, tasks, strict=True)

@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-__all__ = ["BROWSER_HEADERS", "Need", "Target", "request_target"]
+__all__ = ["BROWSER_HEADERS", "HttpChoice", "Need", "Target", "request_target"]
+
+#: Which HTTP the probe speaks: "auto" takes HTTP/2 when TLS ALPN offers it (plain http://
+#: stays HTTP/1.1), "1.1" never asks for HTTP/2, "2" insists (h2c with prior knowledge on http://).
+HttpChoice = Literal["auto", "1.1", "2"]
 
 #: What Chromium's EventSource sends (plus the Accept-Encoding it always offers), so the stream
 #: is judged as the most common client receives it.
@@ -35,6 +39,11 @@ class Target:
     resumable: bool = False
     #: Where the scripting contract is mounted; None means the URL's origin, "" means none.
     contract: str | None = None
+    #: CA bundle (PEM) that signs an https:// target's certificate; None: the system's CAs.
+    cafile: str | None = None
+    #: Accept any certificate (a self-signed test server); the run still speaks TLS.
+    insecure: bool = False
+    http: HttpChoice = "auto"
 
     @property
     def contract_base(self) -> str:
@@ -53,6 +62,7 @@ class Target:
             "method": self.method,
             "headers": dict(self.headers),
             "resumable": self.resumable,
+            "http": self.http,
         }
 
 
@@ -63,6 +73,8 @@ class Need(StrEnum):
     RESUMABLE = "resumable"
     SCRIPTED = "scripted"
     OBSERVABLE = "observable"
+    #: The exchange runs over HTTP/2 (rules that bind only there, S-22; multiplexing).
+    HTTP2 = "http2"
 
 
 def request_target(
@@ -73,6 +85,9 @@ def request_target(
     headers: Sequence[tuple[str, str]] = (),
     resumable: bool = False,
     contract: str | None = None,
+    cafile: str | None = None,
+    insecure: bool = False,
+    http: HttpChoice = "auto",
 ) -> Target:
     """A target as a user describes it on a command line: a body without a Content-Type header
     is sent as JSON, as the load user sends it, so both instruments make the same request."""
@@ -86,4 +101,7 @@ def request_target(
         headers=tuple(given),
         resumable=resumable,
         contract=contract,
+        cafile=cafile,
+        insecure=insecure,
+        http=http,
     )

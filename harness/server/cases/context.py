@@ -18,6 +18,7 @@ import aiohttp
 
 from harness.server.probe import Capture, Window, capture, capture_head
 from harness.server.target import Need, Target
+from harness.server.transport import Http1Transport, Transport, ssl_context
 
 __all__ = ["Context"]
 
@@ -31,7 +32,13 @@ class Context:
     window: Window = field(default_factory=Window)
     #: Longest silence a stream may keep before a keep-alive comment is due (S-16: ~15 s).
     keepalive_bound_s: float = 20.0
+    #: How requests reach the target; None: HTTP/1.1 through ``session``.
+    via: Transport | None = None
     _memo: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+
+    @property
+    def transport(self) -> Transport:
+        return self.via if self.via is not None else Http1Transport(self.session)
 
     def _once(self, key: str, make: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         if key not in self._memo:
@@ -59,7 +66,7 @@ class Context:
 
         async def make() -> Capture:
             return await capture(
-                self.session,
+                self.transport,
                 self.target.url,
                 method=use,
                 headers=self.target.request_headers(headers),
@@ -71,11 +78,24 @@ class Context:
         return await self._once(key, make)
 
     async def head(self, window: Window) -> Capture:
-        """The target's answer to HEAD, read off the socket (``probe.capture_head``), shared."""
+        """The target's answer to HEAD, shared: over HTTP/1.1 read off the socket
+        (``probe.capture_head``), so bytes after the head are evidence; over HTTP/2 a stream whose
+        DATA frames, if any, are that evidence."""
 
         async def make() -> Capture:
+            if self.transport.http_version == "2":
+                return await capture(
+                    self.transport,
+                    self.target.url,
+                    method="HEAD",
+                    headers=self.target.request_headers(),
+                    window=window,
+                )
             return await capture_head(
-                self.target.url, headers=self.target.request_headers(), window=window
+                self.target.url,
+                headers=self.target.request_headers(),
+                window=window,
+                tls=ssl_context(self.target, ["http/1.1"]),
             )
 
         return await self._once("head", make)
@@ -83,6 +103,8 @@ class Context:
     async def capabilities(self) -> set[Need]:
         async def make() -> set[Need]:
             found = {Need.BLACK_BOX}
+            if self.transport.http_version == "2":
+                found.add(Need.HTTP2)
             if self.target.resumable:
                 found.add(Need.RESUMABLE)
             if await self.contract() is not None:
@@ -97,17 +119,10 @@ class Context:
         async def make() -> dict[str, Any] | None:
             if not self.target.contract_base:
                 return None
-            try:
-                async with self.session.get(
-                    self.target.contract_base + "/_contract",
-                    timeout=aiohttp.ClientTimeout(total=self.window.connect_timeout),
-                ) as response:
-                    if response.status != 200:
-                        return None
-                    answer: dict[str, Any] = await response.json(content_type=None)
-            except (aiohttp.ClientError, OSError, TimeoutError, json.JSONDecodeError, ValueError):
+            answer = await self.get_json(self.target.contract_base + "/_contract")
+            if answer is None or not str(answer.get("contract", "")).startswith("sse-harness/"):
                 return None
-            return answer if str(answer.get("contract", "")).startswith("sse-harness/") else None
+            return answer
 
         return await self._once("contract", make)
 
@@ -118,7 +133,7 @@ class Context:
 
         async def make() -> Capture:
             return await capture(
-                self.session,
+                self.transport,
                 self.target.contract_base + "/_script",
                 method="POST",
                 headers=self.target.request_headers({"Content-Type": "application/json"}),
@@ -135,9 +150,21 @@ class Context:
 
     async def observed(self, stream_id: str) -> dict[str, Any] | None:
         """The target's record of one stream's generator (scripting contract)."""
-        url = f"{self.target.contract_base}/_observe/streams/{stream_id}"
-        async with self.session.get(url) as response:
-            if response.status != 200:
-                return None
-            record: dict[str, Any] = await response.json()
-            return record
+        return await self.get_json(f"{self.target.contract_base}/_observe/streams/{stream_id}")
+
+    async def get_json(self, url: str) -> dict[str, Any] | None:
+        """A GET answered 200 with a JSON object, or None; bounded in time and size."""
+        bound = self.window.connect_timeout
+        window = Window(
+            max_events=1 << 20, max_seconds=bound, max_bytes=1 << 20, header_timeout=bound
+        )
+        cap = await capture(
+            self.transport, url, headers={"Accept": "application/json"}, window=window
+        )
+        if cap.status != 200 or cap.end not in ("closed", "no-body"):
+            return None
+        try:
+            found = json.loads(cap.body)
+        except ValueError:
+            return None
+        return found if isinstance(found, dict) else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from harness.outcome import Level
 from harness.server.cases.context import Context
-from harness.server.cases.model import Finding, case
+from harness.server.cases.model import Finding, Need, case
+from harness.server.h2transport import CONNECTION_SPECIFIC
 from harness.server.probe import Capture
 from harness.stream import EVENT_STREAM
 
@@ -158,4 +159,30 @@ async def connection_header(ctx: Context) -> Finding:
         ),
         not keep_alive,
         header_excerpt(cap, "Connection"),
+    )
+
+
+@case(
+    "server.headers.7",
+    "No connection-specific header over HTTP/2",
+    ["S-22"],
+    needs=Need.HTTP2,
+)
+async def connection_specific_h2(ctx: Context) -> Finding:
+    """RFC 9113 8.2.2: a response carrying Connection, Keep-Alive, Proxy-Connection,
+    Transfer-Encoding or Upgrade is malformed, and strict clients (h2, nghttp2, Go, browsers)
+    reset the stream or the connection. Unlike server.headers.6, which grades the app's
+    Connection header on whatever protocol the run speaks, this one runs only over HTTP/2, where
+    the breach is real, and grades every connection-specific field as a MUST."""
+    cap = await ctx.stream()
+    if cap.status is None:
+        return no_response(cap)
+    found = [name for name in cap.headers if name.lower() in CONNECTION_SPECIFIC]
+    if not found:
+        return Finding("no connection-specific header field over HTTP/2")
+    return Finding(
+        f"over HTTP/2: {', '.join(f'{n}: {cap.headers[n]}' for n in found)}"
+        " (RFC 9113 8.2.2: the response is malformed; strict clients reset the stream)",
+        False,
+        header_excerpt(cap, *found),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 
 import aiohttp
@@ -10,9 +11,11 @@ import aiohttp
 from harness.outcome import Level
 from harness.server.cases.context import Context
 from harness.server.cases.headers import header_excerpt
-from harness.server.cases.model import Finding, case
+from harness.server.cases.model import Finding, Need, case
 from harness.server.cases.timing import HEADERS_BOUND_S
+from harness.server.h2transport import H2Link, H2Transport, StreamReset
 from harness.server.probe import Capture, Window
+from harness.server.transport import Answer
 
 #: A foreign origin, only ever sent as a header value.
 ORIGIN = "http://cross-origin.sse-harness.test"
@@ -163,27 +166,30 @@ async def capacity(ctx: Context) -> Finding:
     retry storm an overloaded server least needs."""
     timeout = ctx.window.header_timeout
 
-    async def open_one() -> aiohttp.ClientResponse | str:
+    async def open_one() -> Answer | str:
         try:
             return await asyncio.wait_for(
-                ctx.session.request(
+                ctx.transport.open(
                     ctx.target.method,
                     ctx.target.url,
                     headers=ctx.target.request_headers(),
-                    data=ctx.target.body,
+                    body=ctx.target.body,
                 ),
                 timeout,
             )
         except TimeoutError:
             return f"no answer within {timeout:.0f} s"
+        except StreamReset as exc:  # HTTP/2: the frame and its code are the evidence
+            return str(exc)
         except (aiohttp.ClientError, OSError) as exc:
             return type(exc).__name__
 
+    # Every stream is held until all are answered, as that many clients would hold them.
     answers = await asyncio.gather(*(open_one() for _ in range(CAPACITY_STREAMS)))
     for answer in answers:
-        if isinstance(answer, aiohttp.ClientResponse):
+        if isinstance(answer, Answer):
             answer.close()
-    seen = Counter(a.status if isinstance(a, aiohttp.ClientResponse) else a for a in answers)
+    seen = Counter(a.status if isinstance(a, Answer) else a for a in answers)
     refused = {k: n for k, n in seen.items() if k != 200}
     if not refused:
         return Finding(f"all {CAPACITY_STREAMS} streams answered 200: no capacity limit reached")
@@ -193,3 +199,84 @@ async def capacity(ctx: Context) -> Finding:
         + ("" if clean else ": clients reconnect at once after anything but an HTTP error"),
         clean,
     )
+
+
+#: Streams the multiplexing case opens on one HTTP/2 connection (fewer if the server's
+#: SETTINGS_MAX_CONCURRENT_STREAMS says so: a limit it announces is not a breach).
+MULTIPLEX_STREAMS = 100
+
+
+@case(
+    "server.capacity.2",
+    f"{MULTIPLEX_STREAMS} streams multiplexed on one HTTP/2 connection each deliver bytes",
+    ["S-14"],
+    needs=Need.HTTP2,
+    timeout=60.0,
+)
+async def multiplexed(ctx: Context) -> Finding:
+    """Browsers put every EventSource of an origin on one HTTP/2 connection, so a server whose
+    streams stall, or get reset, once many share a connection fails pages with many tabs. A
+    refusal is a 5xx, as in server.capacity.1; a stream that stays silent, or a reset (named
+    with its code), is not."""
+    main = await ctx.stream()
+    if not main.chunks:
+        return Finding(f"the stream itself sent no body within the window ({main.end})", None)
+    transport = ctx.transport
+    if not isinstance(transport, H2Transport):
+        return Finding("the run does not speak HTTP/2", None)
+    try:
+        link = await transport.link(ctx.target.url, fresh=True)
+    except (OSError, TimeoutError) as exc:
+        return Finding(f"no second HTTP/2 connection: {type(exc).__name__}: {exc}", False)
+    count = min(MULTIPLEX_STREAMS, link.h2.remote_settings.max_concurrent_streams)
+    patience = ctx.window.header_timeout + ctx.window.max_seconds
+    drains: list[asyncio.Task[None]] = []
+    try:
+        # Every stream stays open until all have answered, as that many tabs would hold them.
+        seen = Counter(
+            await asyncio.gather(*(_first_bytes(ctx, link, patience, drains) for _ in range(count)))
+        )
+    finally:
+        await link.aclose()  # ends every drain: reads on a closed connection raise StreamReset
+        await asyncio.gather(*drains)
+    flowing = seen.pop("streamed", 0)
+    limit = "" if count == MULTIPLEX_STREAMS else f" (the server allows {count} at once)"
+    if not seen:
+        return Finding(f"all {count} streams on one connection delivered body bytes{limit}")
+    clean = all(k.startswith("status 5") for k in seen)
+    return Finding(
+        f"{flowing} of {count} streams on one connection delivered body bytes{limit};"
+        f" the others: {dict(seen)}"
+        + ("" if clean else ": a stall or a reset is not a refusal clients understand"),
+        clean,
+    )
+
+
+async def _first_bytes(
+    ctx: Context, link: H2Link, patience: float, drains: list[asyncio.Task[None]]
+) -> str:
+    """Open one stream on ``link`` and wait for its first body bytes; the answer, as a key.
+    The stream is left open (the caller closes the connection)."""
+    target = ctx.target
+    try:
+        async with asyncio.timeout(patience):
+            answer = await link.request(
+                target.method, target.url, target.request_headers(), target.body
+            )
+            if answer.status != 200:
+                return f"status {answer.status}"
+            if not await answer.read():
+                return "ended without a byte"
+    except TimeoutError:
+        return f"nothing within {patience:.0f} s"
+    except StreamReset as exc:
+        return str(exc)
+    # Keep reading, so this stream's data never holds the connection's window from the others.
+    drains.append(asyncio.ensure_future(_drain(answer)))
+    return "streamed"
+
+
+async def _drain(answer: Answer) -> None:
+    with contextlib.suppress(StreamReset):
+        while await answer.read():
+            pass

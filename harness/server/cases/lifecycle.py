@@ -31,22 +31,27 @@ async def _open_and_abandon(ctx: Context) -> str | None:
     None when the response names no stream, or the target dropped the connection itself (that
     stream then never started, so there is no generator to watch).
     """
-    timeout = aiohttp.ClientTimeout(total=ctx.window.header_timeout)
     try:
-        async with ctx.session.request(
-            ctx.target.method,
-            ctx.target.url,
-            headers=ctx.target.request_headers(),
-            data=ctx.target.body,
-            timeout=timeout,
-        ) as response:
-            stream_id = response.headers.get(STREAM_ID_HEADER)
-            if response.status == 200:
-                await response.content.readany()
-            response.close()  # abandon: no more reads, the socket goes away
-            return stream_id
+        answer = await asyncio.wait_for(
+            ctx.transport.open(
+                ctx.target.method,
+                ctx.target.url,
+                headers=ctx.target.request_headers(),
+                body=ctx.target.body,
+            ),
+            ctx.window.header_timeout,
+        )
     except (aiohttp.ClientError, OSError, TimeoutError):
         return None
+    try:
+        stream_id = answer.headers.get(STREAM_ID_HEADER)
+        if answer.status == 200:
+            await asyncio.wait_for(answer.read(), ctx.window.header_timeout)
+        return stream_id
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return None
+    finally:
+        answer.close()  # abandon: no more reads; the socket (HTTP/2: the stream) goes away
 
 
 async def _settle(ctx: Context, stream_id: str) -> dict[str, Any] | None:
