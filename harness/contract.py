@@ -4,7 +4,8 @@ This docstring is the contract's one definition. A target that speaks it is grad
 *Scripted* profile (DESIGN.md): the harness posts a script, the target emits exactly those bytes
 through its own stack (middleware, proxy, server), and the target reports when its generators
 start and stop, so disconnect cases can see what a black box hides. The reference server mounts
-:data:`router`; any FastAPI app can do the same::
+a router made by :func:`make_router` (with its own registry and limits); any FastAPI app can do
+the same, or mount the ready-made :data:`router`::
 
     from fastapi import FastAPI
     from harness.contract import make_router
@@ -69,6 +70,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, HTTPException
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from harness.request_guard import JsonSafeRoute
 from harness.sse_guard import GuardedEventSourceResponse, StreamControl, StreamEnded
 from harness.stream import encode
 
@@ -278,7 +280,7 @@ def make_router(
 ) -> APIRouter:
     """Build the contract's routes around ``registry`` (a fresh one when omitted)."""
     streams = registry if registry is not None else StreamRegistry()
-    api = APIRouter(max_body_size=max_body_bytes, tags=["contract"])
+    api = APIRouter(max_body_size=max_body_bytes, tags=["contract"], route_class=JsonSafeRoute)
     limits = {
         "max_body_bytes": max_body_bytes,
         "max_steps": MAX_STEPS,

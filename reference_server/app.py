@@ -3,19 +3,17 @@ embedding (``uvicorn --factory reference_server.app:create_app``)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
 from harness import __version__
 from harness.contract import STREAM_ID_HEADER, make_router
+from harness.request_guard import RequestBodyGuard, json_safe
 from reference_server.endpoints import broadcast, catalogue, chat, counter, lifecycle, seeds
 from reference_server.runtime import Runtime
 from reference_server.settings import Settings
@@ -38,7 +36,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="sse-harness reference server",
         version=__version__,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.runtime = state
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
@@ -52,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["last-event-id", "content-type", "cache-control", FAULT_HEADER.lower()],
         expose_headers=[STREAM_ID_HEADER],
     )
+    # Outermost of ours, so every 4xx below it reaches the client; it holds the body limit too
+    # (not FastAPI's max_body_size=, which would sit outside it).
+    app.add_middleware(RequestBodyGuard, max_body_bytes=settings.max_body_bytes)
     app.include_router(
         make_router(
             state.registry,
@@ -66,20 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-    """422 with FastAPI's usual detail, made JSON-safe.
+    """422 with FastAPI's usual detail, made renderable by ``harness.request_guard.json_safe``.
 
-    FastAPI's own handler echoes the offending input, and Python's JSON parser accepts
-    ``Infinity`` and ``NaN``, which JSON output cannot hold: a body like ``{"count": Infinity}``
-    would turn a 422 into a 500.
+    FastAPI's own handler echoes the offending input and fails (500) on what JSON output cannot
+    hold: ``Infinity``, undecodable bytes, lone surrogates.
     """
-    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    return value
+    return JSONResponse({"detail": json_safe(error.errors())}, status_code=422)
