@@ -4,8 +4,9 @@
 child process (``locust -f <shipped locustfile> --headless``) so that its gevent patching never
 touches the caller; the locustfiles ship in the wheel as ``harness.locustfiles`` and are found
 with :mod:`importlib.resources`, so the run works from any folder. A URL without a path
-(``http://127.0.0.1:8000``) loads the profile's own default path. The exit code is Locust's, which the quitting listener sets
-from the gate (0 pass, 1 breach); a run that cannot start is :class:`LoadError`, never a pass.
+(``http://127.0.0.1:8000``) loads the profile's own default path. The exit code is Locust's,
+which the quitting listener sets from the gate (0 pass, 1 breach); a run that cannot start is
+:class:`LoadError`, never a pass.
 """
 
 from __future__ import annotations
