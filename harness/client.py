@@ -1,9 +1,11 @@
 """EventSource semantics over aiohttp: reconnect, ``Last-Event-ID``, ``retry`` and a timing trace.
 
 This is the client the harness measures *with*, so it must be right (SPEC.md C-R*, C-H*) and
-cheap enough that its own cost does not show up in load metrics. All parsing is delegated to
-:class:`harness.stream.Parser` (one parser for the whole project); this module only moves bytes
-from the socket into it and decides, per the processing model, when to reconnect and when to fail.
+cheap enough that its own cost does not show up in load metrics. It is a thin aiohttp driver:
+every decision of the processing model (what to send, whether a response is a stream, when to
+reconnect and when to fail) is :class:`harness.connection.SourceMachine`'s, and all parsing is
+:class:`harness.stream.Parser`'s, the same ones the load reader drives. This module moves bytes,
+keeps time (deadline, reconnection wait) and records the trace.
 
 Usage::
 
@@ -44,18 +46,24 @@ from types import TracebackType
 from typing import Any, Final
 
 import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
-from harness.stream import (
-    DEFAULT_MAX_EVENT,
-    DEFAULT_MAX_LINE,
-    EVENT_STREAM,
-    Event,
-    Parser,
-    StreamLimitError,
-    media_type,
+from harness.connection import (
+    DEFAULT_MAX_RECONNECTS,
+    DEFAULT_RETRY_MS,
+    Fail,
+    Finished,
+    Request,
+    SourceMachine,
+    SSEConnectionError,
+    SSEContentTypeError,
+    SSEError,
+    SSELimitError,
+    SSEReconnectLimitError,
+    SSEStatusError,
+    SSETimeoutError,
 )
+from harness.stream import DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, Event
 
 __all__ = [
     "ConnectionTrace",
@@ -74,9 +82,7 @@ __all__ = [
 #: The clock of every timestamp in a :class:`Trace` (and of asyncio's loop).
 clock: Final = time.monotonic
 
-DEFAULT_RETRY_MS: Final = 3000  # C-H9: "a few seconds"
 DEFAULT_TIMEOUT_S: Final = 60.0
-DEFAULT_MAX_RECONNECTS: Final = 10
 DEFAULT_TRACE_LIMIT: Final = 100_000
 # aiohttp's total timer may fire a hair before the deadline (loop clock resolution); treat that as
 # the deadline so it is reported as SSETimeoutError rather than as a network error.
@@ -84,57 +90,12 @@ _DEADLINE_SLACK_S: Final = 1e-3
 # What aiohttp refuses in a header value (RFC 9110 5.5). An id may legally hold these (only NUL is
 # excluded, C-P10) and fetch would send them, but aiohttp cannot: that is a typed failure here.
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-# -- errors ---------------------------------------------------------------------------------------
-
-
-class SSEError(Exception):
-    """Base of every way a source can fail; catch this to treat them alike."""
-
-
-class SSEStatusError(SSEError):
-    """The response status was not 200 (C-H3): the source fails and never reconnects."""
-
-    def __init__(self, status: int, reason: str | None = None, url: str | None = None) -> None:
-        super().__init__(f"HTTP status {status} {reason or ''}".rstrip() + f" from {url}")
-        self.status = status
-        self.reason = reason
-        self.url = url
-
-
-class SSEContentTypeError(SSEError):
-    """The Content-Type essence was not ``text/event-stream`` (C-H4); ``None`` when missing."""
-
-    def __init__(self, content_type: str | None, url: str | None = None) -> None:
-        super().__init__(f"Content-Type {content_type!r} is not {EVENT_STREAM} (from {url})")
-        self.content_type = content_type
-        self.url = url
-
-
-class SSEConnectionError(SSEError):
-    """The connection was lost and may not be resumed; ``__cause__`` holds the network error."""
-
-
-class SSEReconnectLimitError(SSEConnectionError):
-    """The stream ended or broke again after ``max_reconnects`` reconnections."""
-
-    def __init__(self, reconnects: int) -> None:
-        super().__init__(f"stream lost after {reconnects} reconnects (max_reconnects reached)")
-        self.reconnects = reconnects
-
-
-class SSETimeoutError(SSEError, TimeoutError):
-    """The source's overall ``timeout`` expired (or would expire before the next reconnect)."""
-
-
-class SSELimitError(SSEError):
-    """A parser bound (``max_line``/``max_event``) was exceeded; the stream cannot be trusted."""
-
-    def __init__(self, limit: str, offset: int) -> None:
-        super().__init__(f"{limit} exceeded at stream offset {offset}")
-        self.limit = limit
-        self.offset = offset
+# ConnectionTrace.end of a connection that failed, by the error's type.
+_FAILED_END: Final[dict[type[SSEError], str]] = {
+    SSEStatusError: "status",
+    SSEContentTypeError: "content-type",
+    SSELimitError: "limit",
+}
 
 
 # -- trace ----------------------------------------------------------------------------------------
@@ -142,7 +103,8 @@ class SSELimitError(SSEError):
 
 @dataclass(slots=True)
 class ConnectionTrace:
-    """One HTTP request of the source: the unit that connect time and TTFE are defined on.
+    """One connection of the source (a request, the redirects it followed, the body of the
+    final response): the unit that connect time and TTFE are defined on.
 
     ``end`` says how the connection ended: ``"eof"`` (body ended normally), ``"network"``,
     ``"closed"`` (by the user), ``"status"``, ``"content-type"``, ``"failed"`` (a futile redirect,
@@ -277,6 +239,9 @@ class EventSource:
     source's own. Pass ``session`` to share a connection pool (the source then leaves it open).
     ``on_open`` is called with the connection's trace once the headers are accepted and before
     the body is read (C-H5).
+
+    Every decision (status, type, redirects, retry, Last-Event-ID, reconnect bounds) is taken by
+    :class:`harness.connection.SourceMachine`; this class moves bytes and keeps time.
     """
 
     def __init__(
@@ -298,60 +263,49 @@ class EventSource:
         session: aiohttp.ClientSession | None = None,
         on_open: Callable[[ConnectionTrace], object] | None = None,
     ) -> None:
+        if trace_limit < 0:
+            raise ValueError("trace_limit must be >= 0")
         self.url = URL(url)
-        if self.url.scheme not in ("http", "https"):
-            raise ValueError(f"not an http(s) URL: {url}")
-        if max_reconnects < 0 or default_retry_ms < 0 or trace_limit < 0:
-            raise ValueError("max_reconnects, default_retry_ms and trace_limit must be >= 0")
-        self.method = method.upper()
-        self.reconnect = reconnect
-        self.max_reconnects = max_reconnects
+        given = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            if not any(name.lower() == "content-type" for name in given):
+                given["Content-Type"] = "application/json"
+        self._machine = SourceMachine(
+            str(self.url),
+            method=method,
+            headers=given.items(),
+            body=body.encode("utf-8") if isinstance(body, str) else body,
+            reconnect=reconnect,
+            max_reconnects=max_reconnects,
+            default_retry_ms=default_retry_ms,
+            last_event_id=last_event_id,
+            max_line=max_line,
+            max_event=max_event,
+        )
         self.timeout = timeout
         self.idle_timeout = idle_timeout
-        self.max_line = max_line
-        self.max_event = max_event
         self.on_open = on_open
         self.trace = Trace(limit=trace_limit)
-        self._headers: CIMultiDict[str] = CIMultiDict(
-            {"Accept": EVENT_STREAM, "Cache-Control": "no-cache"}  # C-R2, C-R3
-        )
-        if headers:
-            for name, value in headers.items():
-                self._headers[name] = value
-        self._headers.popall("Last-Event-ID", None)
-        self._body = self._encode_body(body)
-        self._last_event_id = last_event_id
-        self._retry_ms = default_retry_ms
         self._session = session
         self._own_session = session is None
-        self._parser: Parser | None = None
         self._response: aiohttp.ClientResponse | None = None
         self._iterator: AsyncGenerator[Event, None] | None = None
         self._deadline = math.inf
         self._closed = False
         self._wake = asyncio.Event()
 
-    def _encode_body(self, body: Any) -> bytes | None:
-        if body is None or isinstance(body, bytes):
-            return body
-        if isinstance(body, str):
-            return body.encode("utf-8")
-        if "Content-Type" not in self._headers:
-            self._headers["Content-Type"] = "application/json"
-        return json.dumps(body).encode("utf-8")
-
     # -- state a caller may read ---------------------------------------------------------------
 
     @property
     def last_event_id(self) -> str:
         """The last event ID string (C-D1), live during a connection."""
-        return self._parser.last_event_id if self._parser else self._last_event_id
+        return self._machine.last_event_id
 
     @property
     def retry_ms(self) -> int:
         """The reconnection time that the next reconnect will wait."""
-        parser = self._parser
-        return parser.retry if parser and parser.retry is not None else self._retry_ms
+        return self._machine.retry_ms
 
     @property
     def closed(self) -> bool:
@@ -382,6 +336,7 @@ class EventSource:
         if self._closed:
             return
         self._closed = True
+        self._machine.close()
         self._wake.set()
         if self._response is not None:
             self._response.close()  # aborts a pending read in another task
@@ -401,27 +356,27 @@ class EventSource:
             self._iterator = self._events()
         return self._iterator
 
-    # -- the processing model ------------------------------------------------------------------
+    # -- the driver ----------------------------------------------------------------------------
 
     async def _events(self) -> AsyncGenerator[Event, None]:
+        machine = self._machine
         trace = self.trace
         limit = trace.limit
         chunk_times = trace.chunk_times
         chunk_sizes = trace.chunk_sizes
         event_times = trace.event_times
-        reconnects = 0
         while not self._closed:
-            parser = self._parser = Parser(
-                max_line=self.max_line, max_event=self.max_event, last_event_id=self._last_event_id
-            )
-            conn = trace._begin(self._last_event_id)
+            request = machine.connect()
+            conn = trace._begin(machine.last_event_id)
             error: BaseException | None = None
             conn.end = "cancelled"  # overwritten unless the task is cancelled
             try:
-                response = await self._open(conn)
+                response = await self._open(conn, request)
+                if response is None:  # closed while the request was out
+                    return
                 read = response.content.readany
-                feed = parser.feed
-                over: StreamLimitError | None = None
+                feed = machine.feed
+                over: SSELimitError | None = None
                 while True:
                     chunk = await read()
                     if not chunk:
@@ -439,7 +394,7 @@ class EventSource:
                         trace.dropped_chunks += 1
                     try:
                         events = feed(chunk)
-                    except StreamLimitError as exc:  # what arrived intact is still delivered
+                    except SSELimitError as exc:  # what arrived intact is still delivered
                         events, over = exc.events, exc
                     if events:
                         now = clock()
@@ -458,101 +413,93 @@ class EventSource:
                     if over is not None:
                         raise over
                 conn.end = "eof"
-            except SSEError as exc:
-                conn.end = (
-                    "status"
-                    if isinstance(exc, SSEStatusError)
-                    else "content-type"
-                    if isinstance(exc, SSEContentTypeError)
-                    else "failed"
-                )
-                conn.error = str(exc)
+            except SSEError as exc:  # the machine has failed the source
+                conn.end, conn.error = _FAILED_END.get(type(exc), "failed"), str(exc)
                 raise
-            except StreamLimitError as exc:
-                conn.end, conn.error = "limit", str(exc)
-                raise SSELimitError(exc.limit, exc.offset) from exc
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 conn.end, conn.error, error = "network", repr(exc), exc
             finally:
                 conn.ended_at = clock()
                 if self._closed:
                     conn.end = "closed"
-                self._finish_connection(parser)
-
-            # The connection is over and did not fail: decide whether and when to reconnect.
-            if self._closed or (error is None and not self.reconnect):
+                self._release()
+            if self._closed:
                 return
-            if clock() >= self._deadline - _DEADLINE_SLACK_S:
-                if error is not None:
+            remaining = self._deadline - clock() - _DEADLINE_SLACK_S
+            decision = (
+                machine.eof(remaining) if error is None else machine.network_error(error, remaining)
+            )
+            if isinstance(decision, Finished):
+                return
+            if isinstance(decision, Fail):
+                if error is not None and remaining <= 0:
                     conn.end = "timeout"  # the deadline is what cut this connection
-                raise SSETimeoutError(f"source timeout of {self.timeout} s expired") from error
-            if not self.reconnect:
-                raise SSEConnectionError(f"connection lost: {error!r}") from error
-            if reconnects >= self.max_reconnects:
-                raise SSEReconnectLimitError(reconnects) from error
-            delay = self._retry_ms / 1000
-            if clock() + delay >= self._deadline:
-                raise SSETimeoutError(
-                    f"source timeout of {self.timeout} s expires before the reconnection"
-                    f" time of {self._retry_ms} ms"
-                ) from error
-            trace.reconnects.append(ReconnectTrace(clock(), delay, conn.end))
-            await self._wait(delay)
-            reconnects += 1
+                raise decision.reason
+            trace.reconnects.append(ReconnectTrace(clock(), decision.delay_s, conn.end))
+            await self._wait(decision.delay_s)
 
-    def _finish_connection(self, parser: Parser) -> None:
-        """Carry the last event ID and reconnection time over to the next connection."""
-        parser.close()  # C-P7: an unterminated event is dropped and its id not committed
-        self._last_event_id = parser.last_event_id
-        if parser.retry is not None:
-            self._retry_ms = parser.retry
-        self._parser = None
+    async def _open(self, conn: ConnectionTrace, request: Request) -> aiohttp.ClientResponse | None:
+        """Send ``request`` and the redirects the machine follows; None if closed meanwhile."""
+        assert self._session is not None
+        machine = self._machine
+        if _UNSENDABLE.search(machine.last_event_id):
+            raise machine.fail(
+                SSEConnectionError(
+                    f"cannot resume: Last-Event-ID {machine.last_event_id!r} holds a control"
+                    " character that aiohttp refuses to send"
+                )
+            ).reason
+        while True:
+            remaining = self._deadline - clock()
+            if remaining <= 0:
+                raise TimeoutError("source deadline reached before connecting")
+            timeout = aiohttp.ClientTimeout(
+                total=None if math.isinf(remaining) else remaining, sock_read=self.idle_timeout
+            )
+            try:
+                response = await self._session.request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    data=request.body,
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except aiohttp.InvalidURL as exc:  # e.g. a redirect target aiohttp cannot parse
+                raise machine.fail(SSEConnectionError(f"invalid URL: {exc}"), exc).reason from exc
+            self._response = response
+            if self._closed:
+                return None
+            headers = response.headers
+            decision = machine.response(
+                response.status,
+                headers.get("Content-Type"),
+                location=headers.get("Location"),
+                reason=response.reason,
+            )
+            if not isinstance(decision, Request):
+                break
+            response.release()
+            request = decision
+        conn.headers_at = clock()
+        conn.status = response.status
+        conn.url = str(response.url)
+        conn.redirects = request.redirects
+        conn.headers = headers
+        conn.content_type = headers.get("Content-Type")
+        if isinstance(decision, Fail):
+            raise decision.reason
+        if self.on_open is not None:  # C-H5: announced before the body is read
+            self.on_open(conn)
+        return response
+
+    def _release(self) -> None:
         response, self._response = self._response, None
         if response is not None:
             if response.content.at_eof():
                 response.release()  # clean end: the connection may be reused for the reconnect
             else:
                 response.close()
-
-    async def _open(self, conn: ConnectionTrace) -> aiohttp.ClientResponse:
-        """Send the request (always to the original URL, C-R5) and vet the response headers."""
-        assert self._session is not None
-        headers = self._headers.copy()
-        if self._last_event_id:  # C-R4: only when non-empty
-            if _UNSENDABLE.search(self._last_event_id):
-                raise SSEConnectionError(
-                    f"cannot resume: Last-Event-ID {self._last_event_id!r} holds a control"
-                    " character that aiohttp refuses to send"
-                )
-            headers["Last-Event-ID"] = self._last_event_id
-        remaining = self._deadline - clock()
-        if remaining <= 0:
-            raise TimeoutError("source deadline reached before connecting")
-        timeout = aiohttp.ClientTimeout(
-            total=None if math.isinf(remaining) else remaining, sock_read=self.idle_timeout
-        )
-        try:
-            response = await self._session.request(
-                self.method, self.url, headers=headers, data=self._body, timeout=timeout
-            )
-        except aiohttp.TooManyRedirects as exc:  # a redirect loop: reconnecting is futile
-            raise SSEStatusError(exc.status, "too many redirects", str(self.url)) from exc
-        except aiohttp.InvalidURL as exc:  # e.g. a redirect to a non-HTTP URL: futile too
-            raise SSEConnectionError(f"invalid redirect target: {exc}") from exc
-        self._response = response
-        conn.headers_at = clock()
-        conn.status = response.status
-        conn.url = str(response.url)
-        conn.redirects = len(response.history)
-        conn.headers = response.headers
-        conn.content_type = content_type = response.headers.get("Content-Type")
-        if response.status != 200:  # C-H3
-            raise SSEStatusError(response.status, response.reason, conn.url)
-        if media_type(content_type) != EVENT_STREAM:  # C-H4
-            raise SSEContentTypeError(content_type, conn.url)
-        if self.on_open is not None:  # C-H5: announced before the body is read
-            self.on_open(conn)
-        return response
 
     async def _wait(self, delay: float) -> None:
         """C-H8: the reconnection time, cut short by close()."""

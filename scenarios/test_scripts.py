@@ -66,7 +66,7 @@ def test_script_arrives_exactly_and_on_time(
     cap = asyncio.run(play(scripted, steps, eol))
     note(f"wire: {cap.raw!r}")
     assert cap.status == 200, cap.error
-    assert cap.end == "closed", (cap.end, cap.error)
+    assert cap.end == "eof", (cap.end, cap.error)
     blocks = [s["event"] for s in steps if "event" in s]
     assert [e.event for e in cap.events] == expected_events(blocks)
     retries = [b["retry"] for b in blocks if "retry" in b]

@@ -4,11 +4,21 @@ right clock (the reader is gevent-based but needs no monkeypatching, so it runs 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.connection import (
+    SSEConnectionError,
+    SSEContentTypeError,
+    SSEError,
+    SSEReconnectLimitError,
+    SSEStatusError,
+)
 from harness.load.calibration import Calibration
 from harness.load.chat import TokenMeter, chat_stamper
 from harness.load.metrics import Metrics
@@ -51,7 +61,7 @@ def test_skipped_ids_are_lost_and_the_stream_is_not_truncated(reference_server_u
     result, metrics = _run(
         reference_server_url + "/counter?count=10&interval_ms=2&fault=skip_ids", max_events=10
     )
-    assert (result.end, result.events) == ("closed", 7)
+    assert (result.end, result.events) == ("eof", 7)
     assert _integrity(metrics) == (3, 0, 0)
 
 
@@ -59,7 +69,7 @@ def test_duplicated_ids_are_counted(reference_server_url: str) -> None:
     result, metrics = _run(
         reference_server_url + "/counter?count=10&interval_ms=2&fault=duplicate_ids"
     )
-    assert (result.end, result.events) == ("closed", 13)
+    assert (result.end, result.events) == ("eof", 13)
     assert _integrity(metrics) == (0, 3, 0)
 
 
@@ -76,24 +86,31 @@ def test_a_stream_ending_short_of_its_promise_is_truncated(reference_server_url:
 
 
 @pytest.mark.parametrize(
-    ("fault", "error"),
+    ("fault", "error", "detail"),
     [
-        ("status_500", "HTTP 500"),
-        ("wrong_content_type", "Content-Type 'text/plain; charset=utf-8' is not text/event-stream"),
+        ("status_500", SSEStatusError, "HTTP status 500"),
+        ("wrong_content_type", SSEContentTypeError, "Content-Type 'text/plain; charset=utf-8'"),
     ],
 )
 def test_streams_a_client_must_fail_are_errors(
-    reference_server_url: str, fault: str, error: str
+    reference_server_url: str, fault: str, error: type[SSEError], detail: str
 ) -> None:
-    result, metrics = _run(reference_server_url + f"/counter?fault={fault}")
-    assert (result.end, result.error, result.events) == ("error", error, 0)
+    # reconnect=True: a stream the client must fail is never retried (C-H3, C-H4, C-H7)
+    result, metrics = _run(
+        reference_server_url + f"/counter?fault={fault}", reconnect=True, reconnect_delay_s=0.001
+    )
+    assert (result.end, result.events, result.reconnects) == ("error", 0, 0)
+    assert isinstance(result.failure, error)
+    assert result.error == str(result.failure) and detail in result.error
     assert metrics.counters["errors"] == 1
+    assert metrics.histograms["connect"].count == 1
 
 
 def test_a_refused_connection_is_an_error() -> None:
     result, metrics = _run(f"http://127.0.0.1:{free_port()}/counter")
     assert result.end == "error"
-    assert "ConnectionRefused" in (result.error or "")
+    assert isinstance(result.failure, SSEConnectionError)
+    assert isinstance(result.failure.__cause__, ConnectionRefusedError)
     assert metrics.histograms["connect"].count == 0
 
 
@@ -124,6 +141,59 @@ def test_reconnects_resume_exactly_after_the_last_id(serve_reference: Callable[.
     assert (result.end, result.events, result.reconnects) == ("bound", 12, 2)
     assert _integrity(metrics) == (0, 0, 0)
     assert (metrics.counters["resume_exact"], metrics.counters["resume_inexact"]) == (2, 0)
+
+
+@contextmanager
+def _redirector(location: str) -> Iterator[tuple[str, list[str | None]]]:
+    """A loopback server that answers every GET with 307 to ``location``; it records the
+    Last-Event-ID of each request it saw."""
+    seen: list[str | None] = []
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Last-Event-ID"))
+            self.send_response(307)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/start", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_redirects_are_followed_and_reconnects_start_at_the_original_url(
+    serve_reference: Callable[..., str],
+) -> None:
+    base = serve_reference(max_events=4)  # every stream is closed after 4 events
+    with _redirector(base + "/counter?count=8&interval_ms=2&retry_ms=10") as (url, seen):
+        result, metrics = _run(url, max_events=8, reconnect=True)
+    assert (result.end, result.events, result.reconnects) == ("bound", 8, 1)
+    assert seen == [None, "3"]  # C-R5: the reconnect went to the original URL, with its id
+    assert metrics.counters["resume_exact"] == 1 and _integrity(metrics) == (0, 0, 0)
+    assert metrics.histograms["connect"].count == 2  # one per connection, redirects inside
+
+
+def test_a_refused_connection_is_retried_up_to_max_reconnects() -> None:
+    result, metrics = _run(
+        f"http://127.0.0.1:{free_port()}/counter",
+        reconnect=True,
+        reconnect_delay_s=0.001,
+        max_reconnects=2,
+    )
+    assert (result.end, result.reconnects) == ("error", 2)
+    assert isinstance(result.failure, SSEReconnectLimitError)
+    assert isinstance(result.failure.__cause__, ConnectionRefusedError)
+    assert metrics.counters["reconnects"] == 2
 
 
 def test_204_after_the_last_id_ends_a_resumed_stream_exactly(reference_server_url: str) -> None:

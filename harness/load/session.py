@@ -13,22 +13,36 @@ right after, and every event one ``recv`` completes shares that moment (so their
 
 Every stream is bounded by ``max_events`` and ``max_seconds``; every read by ``timeout_s`` of
 silence; reconnects by ``max_reconnects``. How a stream ends is one of :data:`ENDS`.
+
+What to send, whether a response is a stream, and whether and when to reconnect are decided by
+:class:`harness.connection.SourceMachine`, the same machine the asyncio client drives; this module
+is its gevent driver and takes the measurements. Body bytes go from ``recv`` to the machine's
+``feed`` (the parser) with nothing per event in between but the recording itself.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import gevent
 
+from harness.connection import (
+    Fail,
+    Reconnect,
+    Request,
+    SourceMachine,
+    SSEError,
+    SSELimitError,
+    SSEStatusError,
+    SSETimeoutError,
+)
 from harness.load.integrity import Sequence as IdSequence
 from harness.load.metrics import Metrics
 from harness.load.stamps import STAMPERS, StamperFactory
 from harness.load.transport import HTTPParseError, StreamConnection, Target
-from harness.stream import EVENT_STREAM, Event, Parser, StreamLimitError, media_type
+from harness.stream import Event
 
 __all__ = [
     "ENDS",
@@ -42,12 +56,12 @@ __all__ = [
 
 #: bound: the client's event or time bound was reached (the normal end of a load stream);
 #: done: the server said it was finished (the done sentinel, or 204 to a resume);
-#: closed: the server closed and nothing more was promised;
+#: eof: the server ended the stream and nothing more was promised;
 #: truncated: the server or the network ended the stream before what was promised;
 #: error: no stream (connect, status, timeout, limit);
 #: stopped: the load test stopped the user mid-stream.
-End = Literal["bound", "done", "closed", "truncated", "error", "stopped"]
-ENDS: tuple[End, ...] = ("bound", "done", "closed", "truncated", "error", "stopped")
+End = Literal["bound", "done", "eof", "truncated", "error", "stopped"]
+ENDS: tuple[End, ...] = ("bound", "done", "eof", "truncated", "error", "stopped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +117,8 @@ class StreamResult:
     reconnects: int = 0
     duration_s: float = 0.0
     ttfe_s: float | None = None
-
-
-class NotAStream(Exception):
-    """The response is not an event stream a conforming client would read (C-H3, C-H4)."""
-
-    status = 200
-
-
-class BadStatus(NotAStream):
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
+    #: The typed error behind ``error`` when the machine failed the stream (``harness.connection``).
+    failure: SSEError | None = None
 
 
 class _Reader:
@@ -131,15 +135,22 @@ class _Reader:
         self.metrics = metrics
         self.listener = listener
         self.observer = observer
-        self.target = Target(spec.url)
+        self.machine = SourceMachine(
+            spec.url,
+            method=spec.method,
+            headers=spec.headers,
+            body=spec.body,
+            reconnect=spec.reconnect,
+            max_reconnects=spec.max_reconnects,
+            default_retry_ms=round(spec.reconnect_delay_s * 1000),
+            schemes=("http",),
+        )
         self.stamps = spec.stamps()
         self.ids = IdSequence()
         self.result = StreamResult()
         self.started = time.perf_counter()
         self.deadline = self.started + spec.max_seconds
         self.last_at: float | None = None
-        self.last_id = ""
-        self.retry_ms: int | None = None
         self.resume_from: int | None = None  # numeric Last-Event-ID of a pending resume
         self.done = False
         self.cut = False  # the last connection ended inside an event, or mid-body
@@ -148,37 +159,39 @@ class _Reader:
 
     # -- one connection -------------------------------------------------------------------
 
-    def connect(self) -> StreamConnection:
-        """Open a connection, resuming after ``last_id`` on a reconnect (C-R4)."""
-        spec = self.spec
-        headers: Sequence[tuple[str, str]] = spec.headers
-        if self.result.reconnects and self.last_id:
-            headers = (*headers, ("Last-Event-ID", self.last_id))
+    def connect(self) -> StreamConnection | Fail:
+        """Send the machine's request (C-R4 on a reconnect) and follow its redirects (C-R5)."""
+        machine = self.machine
+        request = machine.connect()
         begun = time.perf_counter()
-        try:
-            connection = StreamConnection(
-                self.target,
-                method=spec.method,
-                headers=headers,
-                body=spec.body,
-                timeout_s=min(spec.timeout_s, max(self.deadline - begun, 0.001)),
+        while True:
+            try:
+                connection = StreamConnection(
+                    Target(request.url),
+                    method=request.method,
+                    headers=request.headers,
+                    body=request.body,
+                    timeout_s=min(self.spec.timeout_s, max(self.deadline - begun, 0.001)),
+                )
+            except (OSError, HTTPParseError) as exc:
+                self._connected(time.perf_counter() - begun, exc)
+                raise
+            decision = machine.response(
+                connection.status,
+                connection.header("content-type"),
+                location=connection.header("location"),
             )
-        except (OSError, HTTPParseError) as exc:
-            self._connected(time.perf_counter() - begun, exc)
-            raise
+            if not isinstance(decision, Request):
+                break
+            connection.close()
+            request = decision
         seconds = connection.headers_at - begun
         self.metrics.histograms["connect"].record(seconds)
-        problem: NotAStream | None = None
-        if connection.status != 200:
-            problem = BadStatus(connection.status)
-        else:
-            ctype = connection.header("content-type") or ""
-            if media_type(ctype) != EVENT_STREAM:
-                problem = NotAStream(f"Content-Type {ctype!r} is not {EVENT_STREAM}")
-        self._connected(seconds, problem)
-        if problem is not None:
+        if isinstance(decision, Fail):
             connection.close()
-            raise problem
+            self._connected(seconds, decision.reason)
+            return decision
+        self._connected(seconds, None)
         return connection
 
     def _connected(self, seconds: float, error: BaseException | None) -> None:
@@ -187,8 +200,8 @@ class _Reader:
 
     def read(self, connection: StreamConnection) -> bool:
         """Read until the body ends (True) or a bound is reached (False)."""
-        parser = Parser(last_event_id=self.last_id)
-        spec = self.spec
+        feed = self.machine.feed
+        spec, result, counters = self.spec, self.result, self.metrics.counters
         try:
             while True:
                 remaining = self.deadline - time.perf_counter()
@@ -209,21 +222,18 @@ class _Reader:
                 # timers, Locust's own), so each read lets the others run once.
                 gevent.sleep(0)
                 for piece in pieces:
-                    self.result.bytes += len(piece)
-                    self.metrics.counters["bytes"] += len(piece)
+                    result.bytes += len(piece)
+                    counters["bytes"] += len(piece)
                     try:
-                        events = parser.feed(piece)
-                    except StreamLimitError as exc:
+                        events = feed(piece)
+                    except SSELimitError as exc:
                         if exc.events:
                             self.dispatch(exc.events, now, wall)
                         raise
                     if events and self.dispatch(events, now, wall):
                         return False
-                if parser.retry is not None:
-                    self.retry_ms = parser.retry
         finally:
-            self.last_id = parser.last_event_id
-            self.cut = parser.buffered > 0
+            self.cut = self.machine.buffered > 0
 
     def dispatch(self, events: list[Event], now: float, wall: float) -> bool:
         """Record ``events`` (all completed at ``now``); True when the event bound is reached."""
@@ -268,31 +278,40 @@ class _Reader:
     # -- the logical stream -----------------------------------------------------------------
 
     def run(self) -> None:
-        result, spec = self.result, self.spec
+        machine, result = self.machine, self.result
         while True:
             try:
                 connection = self.connect()
-            except NotAStream as exc:
-                if exc.status == 204 and self.resume_from is not None:
-                    self._resumed(True)
+            except (OSError, HTTPParseError) as exc:
+                decision = machine.network_error(exc, self.deadline - time.perf_counter())
+                if isinstance(decision, Reconnect):
+                    self.wait(decision)
+                    continue
+                return self.fail(decision.reason)
+            if isinstance(connection, Fail):
+                reason = connection.reason
+                resuming = self.resume_from is not None
+                if resuming and isinstance(reason, SSEStatusError) and reason.status == 204:
+                    self._resumed(True)  # 204 to a resume: the server has nothing after that id
                     result.end = self.promised_end("done")
                     return
-                return self.fail(str(exc))
-            except (OSError, HTTPParseError) as exc:
-                if self.may_reconnect():
-                    continue
-                return self.fail(f"{type(exc).__name__}: {exc}")
+                return self.fail(reason)
             try:
                 ended = self.read(connection)
-            except StreamLimitError as exc:
-                return self.fail(f"stream limit: {exc}")
+            except SSELimitError as exc:
+                return self.fail(exc)
             except TimeoutError:
-                return self.fail(f"no bytes for {spec.timeout_s} s")
+                return self.fail(
+                    machine.fail(SSETimeoutError(f"no bytes for {self.spec.timeout_s} s")).reason
+                )
             except (OSError, HTTPParseError) as exc:
                 self.cut = True
-                if self.may_reconnect():
+                decision = machine.network_error(exc, self.deadline - time.perf_counter())
+                if isinstance(decision, Reconnect):
+                    self.wait(decision)
                     continue
-                result.end, result.error = "truncated", f"{type(exc).__name__}: {exc}"
+                self.fail(decision.reason)
+                result.end = "truncated"
                 return
             finally:
                 connection.close()
@@ -302,25 +321,21 @@ class _Reader:
             if self.done:
                 result.end = self.promised_end("done")
                 return
-            if self.may_reconnect():
+            after_eof = machine.eof(self.deadline - time.perf_counter())
+            if isinstance(after_eof, Reconnect):
+                self.wait(after_eof)
                 continue
-            result.end = self.promised_end("closed")
+            result.end = self.promised_end("eof")
             return
 
-    def may_reconnect(self) -> bool:
-        """Wait the reconnection time and return True if the stream may reconnect."""
-        spec, result = self.spec, self.result
-        if not spec.reconnect or result.reconnects >= spec.max_reconnects:
-            return False
-        delay = spec.reconnect_delay_s if self.retry_ms is None else self.retry_ms / 1000
-        if time.perf_counter() + delay >= self.deadline:
-            return False
-        gevent.sleep(delay)
-        result.reconnects += 1
+    def wait(self, reconnect: Reconnect) -> None:
+        """C-H8: wait the reconnection time; the next request resumes after its Last-Event-ID."""
+        gevent.sleep(reconnect.delay_s)
+        self.result.reconnects += 1
         self.metrics.counters["reconnects"] += 1
-        numeric = self.last_id.isascii() and self.last_id.isdigit() and len(self.last_id) < 19
-        self.resume_from = int(self.last_id) if numeric else None
-        return True
+        last = reconnect.last_event_id
+        numeric = last.isascii() and last.isdigit() and len(last) < 19
+        self.resume_from = int(last) if numeric else None
 
     def promised_end(self, end: End) -> End:
         """``end``, or truncated when the server stopped short of what was promised."""
@@ -331,8 +346,8 @@ class _Reader:
             return "truncated"
         return end
 
-    def fail(self, error: str) -> None:
-        self.result.end, self.result.error = "error", error
+    def fail(self, reason: SSEError) -> None:
+        self.result.end, self.result.error, self.result.failure = "error", str(reason), reason
 
     def finish(self, stopped: bool) -> StreamResult:
         result, counters = self.result, self.metrics.counters
@@ -348,6 +363,7 @@ class _Reader:
         counters["lost"] += ids.lost
         counters["duplicated"] += ids.duplicated
         counters["out_of_order"] += ids.out_of_order
+        counters["restarts"] += ids.restarts
         counters["unsequenced"] += ids.unsequenced
         if self.observer is not None:
             self.observer.on_end()

@@ -58,12 +58,12 @@ class _Response(HTTPResponse):
 def _request_head(
     method: str, target: Target, headers: Sequence[tuple[str, str]], body: bytes | None
 ) -> bytes:
+    """The request head; what an EventSource sends (Accept, Last-Event-ID) is in ``headers``,
+    from :class:`harness.connection.SourceMachine`, so only transport headers are added here."""
     given = {name.lower() for name, _ in headers}
     defaults = [
         ("Host", target.netloc),
         ("User-Agent", f"sse-harness/{__version__}"),
-        ("Accept", "text/event-stream"),
-        ("Cache-Control", "no-cache"),
     ]
     if body is not None:
         defaults += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]

@@ -26,7 +26,7 @@ from harness.stream import Event, Parser, StreamLimitError, Violation, media_typ
 
 __all__ = ["Capture", "Chunk", "TimedEvent", "Window", "capture", "capture_head"]
 
-EndReason = Literal["closed", "window", "aborted", "limit", "timeout", "refused", "no-body"]
+EndReason = Literal["eof", "window", "aborted", "limit", "timeout", "refused", "no-body"]
 #: Most bytes of a raw response head (status line and headers) ``capture_head`` reads.
 MAX_HEAD_BYTES = 64 << 10
 
@@ -76,7 +76,7 @@ class Capture:
     violation_count: int = 0
     retry: int | None = None
     last_event_id: str = ""
-    end: EndReason = "closed"
+    end: EndReason = "eof"
     error: str = ""
     duration: float = 0.0
     #: The body as the parser saw it (decompressed when the target compressed it).
@@ -182,7 +182,7 @@ async def _read_body(
                 cap.end = "window"
                 break
             if not data:
-                cap.end = "closed"
+                cap.end = "eof"
                 parser.close()
                 break
             t = time.monotonic() - start
@@ -291,7 +291,7 @@ async def _read_head(
             cap.end, cap.error = "aborted", f"{type(exc).__name__}: {exc}"
             break
         if not data:
-            cap.end = "closed"
+            cap.end = "eof"
             break
         cap.chunks.append(Chunk(time.monotonic() - start, data))
         if len(cap.raw) >= MAX_HEAD_BYTES:

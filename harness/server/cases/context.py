@@ -161,7 +161,7 @@ class Context:
         cap = await capture(
             self.transport, url, headers={"Accept": "application/json"}, window=window
         )
-        if cap.status != 200 or cap.end not in ("closed", "no-body"):
+        if cap.status != 200 or cap.end not in ("eof", "no-body"):
             return None
         try:
             found = json.loads(cap.body)

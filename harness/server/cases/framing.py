@@ -165,7 +165,7 @@ async def clean_close(ctx: Context) -> Finding:
         lost = _owned(cap, "S-07")
         cut = ", cutting an event" if lost and "lost" in lost[0].message else ""
         return Finding(f"the body was aborted{cut}: {cap.error}", False, cap.raw[-80:])
-    return Finding(f"the body ended: {cap.end}", cap.end in ("closed", "no-body"))
+    return Finding(f"the body ended: {cap.end}", cap.end in ("eof", "no-body"))
 
 
 @case(

@@ -84,7 +84,7 @@ def _held(head: Capture, stream: Capture) -> bool:
     the HEAD timeout instead."""
     return (
         head.t_headers is not None
-        and stream.end == "closed"
+        and stream.end == "eof"
         and stream.t_headers is not None
         and head.t_headers - stream.t_headers > HEAD_SLACK_S
         and head.t_headers >= HELD_SHARE * stream.duration

@@ -111,7 +111,7 @@ async def after_end(ctx: Context) -> Finding:
     """An observation: ending with 204 is advice (S-13), and a 200 that resumes is as right for
     a stream that continues; the report says which the target does."""
     first = await ctx.stream()
-    if first.end != "closed":
+    if first.end != "eof":
         return Finding(f"the stream did not end within the window ({first.end})", None)
     last = first.last_event_id
     cap = await ctx.fetch(
