@@ -16,6 +16,11 @@
   the whole stream, headers included, until it ends: server.headers.5, server.timing.1,
   server.timing.3 and the scripted schedule case (server.script.10) flag it. That is S-17 and
   S-21 in one experiment.
+- The same nginx terminating TLS and speaking HTTP/2 to the client (ALPN h2; Debian's
+  nginx-light has the http_v2 module): events still flow as produced, buffering on or off; over
+  HTTP/2 nginx sends no connection-specific header, so S-22 (server.headers.7) holds and only
+  the consumed X-Accel-Buffering shows; 100 streams multiplex on one connection; gzip holds the
+  stream exactly as over HTTP/1.1.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from harness.server.runner import ConformanceRun, run_cases
 from harness.server.target import Target
 from reference_server.app import create_app
 from reference_server.launch import serve_in_thread
+from reference_server.tls import TlsFiles, make_tls_files
 
 WINDOW = Window(max_events=40, max_seconds=6.0)
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -136,7 +142,8 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{listen};
+        {tls}
         location / {{
             proxy_pass {upstream};
             proxy_http_version 1.1;
@@ -162,13 +169,22 @@ def nginx(tmp_path_factory: pytest.TempPathFactory, reference_base: str):  # typ
         pytest.skip("nginx is not installed (.ci/run installs Debian's nginx-light)")
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(buffering: str, extra: str = "") -> str:
+    def start(buffering: str, extra: str = "", tls: TlsFiles | None = None) -> str:
         prefix = tmp_path_factory.mktemp("nginx")
         port = _free_port()
         conf = prefix / "nginx.conf"
+        secure = (
+            "" if tls is None else f"ssl_certificate {tls.cert}; ssl_certificate_key {tls.key};"
+        )
         conf.write_text(
             NGINX_CONF.format(
-                prefix=prefix, port=port, upstream=reference_base, buffering=buffering, extra=extra
+                prefix=prefix,
+                port=port,
+                listen="" if tls is None else " ssl http2",
+                tls=secure,
+                upstream=reference_base,
+                buffering=buffering,
+                extra=extra,
             )
         )
         process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"])
@@ -177,7 +193,7 @@ def nginx(tmp_path_factory: pytest.TempPathFactory, reference_base: str):  # typ
         while True:  # bounded wait for the port to accept
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"http://127.0.0.1:{port}"
+                return f"{'http' if tls is None else 'https'}://127.0.0.1:{port}"
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError((prefix / "error.log").read_text()) from None
@@ -214,3 +230,43 @@ async def test_nginx_gzipping_the_stream_delivers_it_in_one_burst(nginx) -> None
     for case_id in held:
         assert found.pop(case_id) == "NON-STRICT", case_id
     assert found == {"server.headers.4": "NON-STRICT", "server.headers.6": "NON-STRICT"}
+
+
+# -- nginx terminating TLS and speaking HTTP/2 to the client -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.mark.parametrize("buffering", ["off", "on"])
+async def test_nginx_over_tls_and_http2_streams_either_way(  # type: ignore[no-untyped-def]
+    nginx, tls_files: TlsFiles, buffering: str
+) -> None:
+    base = nginx(buffering, tls=tls_files)
+    target = Target(base + PATH, resumable=True, cafile=str(tls_files.ca))
+    run = await run_cases(target, window=WINDOW)
+    assert run.as_json()["target"]["http_version"] == "HTTP/2"  # chosen by ALPN
+    assert deviations(run) == {"server.headers.4": "NON-STRICT"}  # nginx consumed the header
+    # Over HTTP/2 nginx sends no connection-specific header: the S-22 MUST holds.
+    assert outcomes(run)["server.headers.7"] == "OK"
+    assert outcomes(run)["server.capacity.2"] == "OK"  # 100 streams on one connection
+
+
+async def test_nginx_gzipping_over_http2_holds_the_stream(  # type: ignore[no-untyped-def]
+    nginx, tls_files: TlsFiles
+) -> None:
+    base = nginx(
+        "on",
+        "proxy_ignore_headers X-Accel-Buffering;"
+        " gzip on; gzip_types text/event-stream; gzip_min_length 0;",
+        tls=tls_files,
+    )
+    target = Target(base + PATH, resumable=True, cafile=str(tls_files.ca))
+    run = await run_cases(target, window=WINDOW)
+    found = deviations(run)
+    for case_id in ("server.headers.5", "server.timing.1", "server.timing.3"):
+        assert found.pop(case_id) == "NON-STRICT", case_id
+    assert found.pop("server.headers.4") == "NON-STRICT"
+    assert found == {"server.script.10": "NON-STRICT"}, found  # scripts arrive in one burst too
