@@ -20,6 +20,20 @@ timestamp in it                             ours to choose                      
                                                                                  encoder, 0 = off
 ==========================================  ==================================  =================
 
+and three that cost CPU at thousands of streams (same test module; figures from
+``benchmarks/bench_reference_server.py``):
+
+==========================================  ==========================================  =========
+sse-starlette, raw                          cost                                        the guard
+==========================================  ==========================================  =========
+every send under ``anyio.move_on_after``     a cancel scope and a timer per event        one shared
+(when ``send_timeout`` is set)              (~11 us)                                    watchdog
+ping under an ``anyio.Lock``                 a shielded checkpoint per ping even when    asyncio
+                                            nobody holds it (~9 us)                     Lock
+pings and producers sleep one timer each    one timer per stream per wait               shared
+                                                                                        timer slots
+==========================================  ==========================================  =========
+
 So a stream handed to :class:`GuardedEventSourceResponse` is an iterable of ``bytes`` that reach
 the wire unchanged; sse-starlette never formats a field itself. Faults that must break the rules
 (``reference_server.faults``) do so on those bytes, after encoding, never through sse-starlette.
@@ -32,35 +46,75 @@ its time bound.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+import weakref
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import Literal
 
 import anyio
-from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.types import Message
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Message, Send
 
 from harness.stream import encode
 
-__all__ = ["KEEPALIVE_COMMENT", "GuardedEventSourceResponse", "StreamControl", "StreamEnded"]
+__all__ = [
+    "KEEPALIVE_COMMENT",
+    "GuardedEventSourceResponse",
+    "StreamControl",
+    "StreamEnded",
+    "TimerSlots",
+    "timer_slots",
+]
 
 #: The keep-alive block: a comment, encoded by the project's encoder.
 KEEPALIVE_COMMENT = encode(comment="keep-alive")
 
 
-class _Encoded(ServerSentEvent):
-    """A ping whose bytes were made by ``harness.stream.encode``, not by sse-starlette."""
+class TimerSlots:
+    """Waits that end in the same ``resolution_s`` slot share one timer.
 
-    def __init__(self, block: bytes) -> None:
-        super().__init__()
-        self._block = block
+    Thousands of streams of one cadence otherwise arm and fire thousands of timers a second;
+    sharing a slot's timer wakes each waiter for the price of a future. A wait never ends early
+    (its slot is rounded up, and fires a millisecond late: uvloop rounds timers to milliseconds),
+    and at most ``resolution_s`` + 1 ms late, far inside the lateness a client can tell apart.
+    """
 
-    def encode(self) -> bytes:
-        return self._block
+    def __init__(self, loop: asyncio.AbstractEventLoop, resolution_s: float = 0.005) -> None:
+        self._loop = loop
+        self._resolution_s = resolution_s
+        self._slots: dict[int, list[asyncio.Future[None]]] = {}
+
+    def wait_until(self, deadline: float) -> asyncio.Future[None]:
+        """A future set once ``time.monotonic()`` has reached ``deadline``."""
+        slot = math.ceil(deadline / self._resolution_s)
+        waiters = self._slots.get(slot)
+        if waiters is None:
+            waiters = self._slots[slot] = []
+            self._loop.call_at(slot * self._resolution_s + 0.001, self._fire, slot)
+        future: asyncio.Future[None] = self._loop.create_future()
+        waiters.append(future)
+        return future
+
+    def _fire(self, slot: int) -> None:
+        for future in self._slots.pop(slot):
+            if not future.done():  # a cancelled waiter (its stream ended) stays until its slot
+                future.set_result(None)
 
 
-def _keepalive() -> ServerSentEvent:
-    return _Encoded(KEEPALIVE_COMMENT)
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TimerSlots] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def timer_slots() -> TimerSlots:
+    """The running loop's :class:`TimerSlots` (asyncio's ``loop.time()`` is ``monotonic``)."""
+    loop = asyncio.get_running_loop()
+    found = _SLOTS.get(loop)
+    if found is None:
+        found = _SLOTS[loop] = TimerSlots(loop)
+    return found
 
 
 class StreamEnded(Exception):
@@ -88,6 +142,7 @@ class StreamControl:
         # costs a cancel scope and a cancellation per wait, which at thousands of streams was
         # most of the server's CPU.
         self.poll_s = min(1.0, max(0.05, shutdown_grace_s / 2))
+        self._slots: TimerSlots | None = None
 
     async def pause(self, seconds: float, wake: anyio.Event | None = None) -> None:
         """Wait ``seconds`` (or until ``wake`` is set); raise :class:`StreamEnded` at the bounds.
@@ -105,8 +160,11 @@ class StreamControl:
             with anyio.move_on_after(end - now):
                 await _first_of(self.shutdown, wake)
         else:
+            slots = self._slots = self._slots or timer_slots()
             while not self.shutdown.is_set() and (left := end - time.monotonic()) > 0:
-                await asyncio.sleep(min(left, self.poll_s))
+                await slots.wait_until(
+                    end if left <= self.poll_s else time.monotonic() + self.poll_s
+                )
         if self.shutdown.is_set():
             raise StreamEnded("shutdown")
         if time.monotonic() >= self.deadline:
@@ -122,6 +180,64 @@ async def _first_of(*events: anyio.Event) -> None:
 
         for event in events:
             group.start_soon(wait, event)
+
+
+class _SendWatchdog:
+    """Send timeouts for every stream of a loop, checked by one timer a second.
+
+    A send to uvicorn returns at once unless the client stopped reading, so arming a timer per
+    send (as sse-starlette does) pays for a case that almost never happens. Here a send only
+    notes its deadline; a timeout is noticed up to ``check_s`` after it passed, and ends the
+    stream as sse-starlette's would (``SendTimeoutError``).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, check_s: float = 1.0) -> None:
+        self._loop = loop
+        self._check_s = check_s
+        self._deadlines: dict[asyncio.Task[object], float] = {}
+        self._expired: set[asyncio.Task[object]] = set()
+        self._armed = False
+
+    async def send(self, send: Send, message: Message, timeout_s: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._deadlines[task] = time.monotonic() + timeout_s
+        if not self._armed:
+            self._armed = True
+            self._loop.call_later(self._check_s, self._check)
+        try:
+            await send(message)
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            task.uncancel()
+            raise SendTimeoutError() from None
+        finally:
+            self._deadlines.pop(task, None)
+            self._expired.discard(task)
+
+    def _check(self) -> None:
+        now = time.monotonic()
+        for task, deadline in list(self._deadlines.items()):
+            if deadline <= now and task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+        self._armed = bool(self._deadlines)
+        if self._armed:
+            self._loop.call_later(self._check_s, self._check)
+
+
+_WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SendWatchdog] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _watchdog() -> _SendWatchdog:
+    loop = asyncio.get_running_loop()
+    found = _WATCHDOGS.get(loop)
+    if found is None:
+        found = _WATCHDOGS[loop] = _SendWatchdog(loop)
+    return found
 
 
 class GuardedEventSourceResponse(EventSourceResponse):
@@ -157,7 +273,6 @@ class GuardedEventSourceResponse(EventSourceResponse):
             headers=headers,
             ping=keepalive_s,
             sep="\n",
-            ping_message_factory=_keepalive,
             send_timeout=send_timeout_s,
             client_close_handler_callable=disconnected,
             shutdown_event=control.shutdown if control is not None else None,
@@ -165,3 +280,21 @@ class GuardedEventSourceResponse(EventSourceResponse):
         )
         # sse-starlette sets this unconditionally; it is forbidden over HTTP/2 (S-22).
         del self.headers["connection"]
+        # Only the pings and the final chunk take it; anyio's Lock yields even when free.
+        self._send_lock = asyncio.Lock()  # type: ignore[assignment]
+
+    async def _send_with_timeout(self, send: Send, message: Message) -> None:
+        if self.send_timeout is None:
+            await send(message)
+        else:
+            await _watchdog().send(send, message, self.send_timeout)
+
+    async def _ping(self, send: Send) -> None:
+        """sse-starlette's ping loop, on shared timer slots and with our encoder's comment."""
+        slots = timer_slots()
+        while self.active:
+            await slots.wait_until(time.monotonic() + self.ping_interval)
+            async with self._send_lock:
+                if self.active:
+                    message = {"type": "http.response.body", "body": KEEPALIVE_COMMENT}
+                    await self._send_with_timeout(send, {**message, "more_body": True})

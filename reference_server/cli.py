@@ -53,6 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="serve through hypercorn: HTTP/2 by ALPN with --tls, h2c (and HTTP/1.1) without",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port (the counter resumes across them; the stream"
+        " registry of /_observe is per process) (default: %(default)s)",
+    )
     add_settings_arguments(parser)
 
 
@@ -65,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from reference_server.app import create_app
 
     settings = settings_from_args(args)
+    if args.workers < 1 or (args.workers > 1 and args.http2):
+        raise SystemExit("--workers must be 1 or more, and 1 with --http2")
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -80,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
             where = args.tls_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
             tls = make_tls_files(where)
             print(CA_PREFIX + str(tls.ca), flush=True)
+        if args.workers > 1:
+            from reference_server.launch import serve_workers
+
+            return serve_workers(lambda: create_app(settings), args.workers, tls=tls, **options)
         app = create_app(settings)
         if args.http2:
             from reference_server.http2 import serve_http2_forever

@@ -8,6 +8,8 @@ port 0 works without a race), and stops within a bound.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -31,6 +33,7 @@ __all__ = [
     "serve_forever",
     "serve_in_thread",
     "serve_subprocess",
+    "serve_workers",
 ]
 
 #: ``serve_forever`` prints this followed by the base URL once the server listens.
@@ -211,3 +214,74 @@ def secure_url(sock: socket.socket, tls: TlsFiles | None) -> str:
     """The base URL of a bound socket, https:// when it serves TLS."""
     url = _base_url(sock)
     return url.replace("http://", "https://", 1) if tls is not None else url
+
+
+def serve_workers(
+    make_app: Callable[[], Any],
+    workers: int,
+    *,
+    host: str,
+    port: int,
+    graceful_s: float,
+    log_level: str = "info",
+    access_log: bool = True,
+    tls: TlsFiles | None = None,
+) -> int:
+    """Serve from ``workers`` forked processes sharing one listening socket; print one ready line.
+
+    One process's event loop is one core; the kernel hands each new connection to whichever
+    process accepts it first. Forked rather than spawned (uvicorn's ``--workers``): each child
+    builds its app with ``make_app`` from the settings already parsed, where a spawned child
+    would need the app as an import string. The ready line goes out once every child listens;
+    SIGTERM or SIGINT to this process is passed on as SIGTERM, so each child ends its streams
+    within its grace period. Returns the first exit code of a child that failed, else 0 (a child
+    ended by SIGTERM did not fail: uvicorn re-raises the signal it handled).
+    """
+    sock = _bind(host, port)
+    url = secure_url(sock, tls)
+    ready_read, ready_write = os.pipe()
+
+    def announce() -> None:
+        os.write(ready_write, b".")
+
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
+            os.close(ready_read)
+            code = 1
+            try:
+                config = uvicorn.Config(
+                    make_app(),
+                    log_level=log_level,
+                    access_log=access_log,
+                    timeout_graceful_shutdown=max(1, round(graceful_s)),
+                    ssl_certfile=None if tls is None else str(tls.cert),
+                    ssl_keyfile=None if tls is None else str(tls.key),
+                )
+                _Server(config, announce).run(sockets=[sock])
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    os.close(ready_write)
+
+    def stop(_signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    ready = 0
+    while ready < workers and (chunk := os.read(ready_read, workers)):
+        ready += len(chunk)
+    os.close(ready_read)
+    if ready == workers:
+        print(READY_PREFIX + url, flush=True)
+    else:
+        stop(signal.SIGTERM, None)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) for child in children]
+    sock.close()
+    failed = (code for code in codes if code not in (0, -signal.SIGTERM))
+    return next(failed, 0 if ready == workers else 1)

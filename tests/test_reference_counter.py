@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from harness.client import EventSource, SSEStatusError
-from reference_server.endpoints.counter import pad
+from reference_server.endpoints.counter import pad, payload
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -109,3 +109,15 @@ async def test_cross_origin_resume_is_allowed(reference_server_url: str, fetch) 
     wire = await fetch(reference_server_url + "/counter?count=1&interval_ms=1", headers=origin)
     assert wire.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert wire.headers["Access-Control-Allow-Credentials"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("seq", "intended", "sent"),
+    [(0, 0.0, 0.1), (7, 1796163440.95858, 1796163440.9586976), (10**15, 1e16, 1.5e-7)],
+)
+def test_the_templated_payload_is_what_json_dumps_writes(
+    seq: int, intended: float, sent: float
+) -> None:
+    padding = pad(seq, 11)
+    expected = {"seq": seq, "intended": intended, "sent": sent, "pad": padding}
+    assert payload(seq, intended, sent, padding) == json.dumps(expected, separators=(",", ":"))

@@ -12,13 +12,17 @@ import anyio
 import pytest
 from fastapi import FastAPI
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
 from starlette.responses import Response
+from starlette.types import Message
 
 from harness.sse_guard import (
     KEEPALIVE_COMMENT,
     GuardedEventSourceResponse,
     StreamControl,
     StreamEnded,
+    TimerSlots,
+    _SendWatchdog,
 )
 from harness.stream import encode
 from reference_server.frames import Frame
@@ -162,3 +166,59 @@ async def test_pause_returns_early_when_woken() -> None:
     started = time.monotonic()
     await control.pause(5, wake=wake)
     assert time.monotonic() - started < 1
+
+
+# -- the costs the guard takes off sse-starlette's hands ------------------------------------------
+
+
+def test_sse_starlette_takes_an_anyio_lock_and_the_guard_an_asyncio_one() -> None:
+    # anyio's Lock passes a shielded checkpoint on every acquire, even a free one: per ping.
+    assert isinstance(EventSourceResponse(_chunks())._send_lock, anyio.Lock)
+    assert isinstance(GuardedEventSourceResponse(_chunks())._send_lock, asyncio.Lock)
+
+
+async def test_a_send_that_outlasts_its_timeout_ends_as_sse_starlette_ends_it() -> None:
+    blocked = asyncio.Event()
+
+    async def never_accepts(_message: Message) -> None:
+        await blocked.wait()
+
+    watchdog = _SendWatchdog(asyncio.get_running_loop(), check_s=0.02)
+    with pytest.raises(SendTimeoutError):
+        await watchdog.send(never_accepts, {}, timeout_s=0.05)
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+    await watchdog.send(_accepts, {}, timeout_s=0.05)  # a prompt send is left alone
+
+
+async def test_a_cancel_from_elsewhere_during_a_send_stays_a_cancel() -> None:
+    watchdog = _SendWatchdog(asyncio.get_running_loop(), check_s=0.02)
+
+    async def slow(_message: Message) -> None:
+        await asyncio.sleep(10)
+
+    task = asyncio.ensure_future(watchdog.send(slow, {}, timeout_s=5))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def _accepts(_message: Message) -> None:
+    return None
+
+
+async def test_timer_slots_never_wake_early_and_share_a_timer_per_slot() -> None:
+    slots = TimerSlots(asyncio.get_running_loop(), resolution_s=0.01)
+    start = time.monotonic()
+    deadlines = [start + 0.002 * k for k in range(1, 30)]
+    woken: list[float] = []
+
+    async def wait(deadline: float) -> None:
+        await slots.wait_until(deadline)
+        woken.append(time.monotonic() - deadline)
+
+    waits = [asyncio.ensure_future(wait(d)) for d in deadlines]
+    await asyncio.sleep(0)
+    assert len(slots._slots) <= 7  # 29 waits over 58 ms: one timer per 10 ms slot
+    await asyncio.gather(*waits)
+    assert min(woken) >= 0

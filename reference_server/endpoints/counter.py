@@ -15,7 +15,6 @@ tells a conforming client to stop reconnecting (S-13).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncGenerator
 from typing import Annotated
@@ -28,7 +27,7 @@ from reference_server.frames import Frame
 from reference_server.pacing import Schedule
 from reference_server.streaming import Stream, open_stream, resume_seq, stream_route
 
-__all__ = ["pad", "router"]
+__all__ = ["pad", "payload", "router"]
 
 router = APIRouter(tags=["conformance"])
 
@@ -37,6 +36,16 @@ def pad(n: int, size: int) -> str:
     """``size`` characters that depend only on ``n`` (so a resumed payload is checkable)."""
     unit = f"{n:x}."
     return (unit * (size // len(unit) + 1))[:size]
+
+
+def payload(seq: int, intended: float, sent: float, padding: str) -> str:
+    """The event's compact JSON, by templating: under half the cost of ``json.dumps``
+
+    Exact because every value is JSON as Python writes it: an int, floats (``repr`` is what
+    ``json.dumps`` writes for a finite float) and ``padding``, which :func:`pad` makes of hex
+    digits and dots only.
+    """
+    return f'{{"seq":{seq},"intended":{intended!r},"sent":{sent!r},"pad":"{padding}"}}'
 
 
 @stream_route(router, "/counter")
@@ -59,14 +68,8 @@ async def counter(
         schedule = Schedule(control, interval_ms / 1000)
         for n in range(first, count):
             intended = await schedule.tick(n - first)
-            payload = {
-                "seq": n,
-                "intended": intended,
-                "sent": time.time(),
-                "pad": pad(n, payload_bytes),
-            }
             yield Frame(
-                data=json.dumps(payload, separators=(",", ":")),
+                data=payload(n, intended, time.time(), pad(n, payload_bytes)),
                 id=str(n),
                 retry=retry_ms if n == first else None,
             )
