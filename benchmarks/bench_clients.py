@@ -1,52 +1,120 @@
-"""Throughput of harness.client.EventSource against peer Python SSE clients, over loopback.
+"""Throughput of harness.client.EventSource against peer Python SSE clients, over a workload suite.
 
-    python benchmarks/bench_clients.py [--events 100000] [--rounds 5]
+    python benchmarks/bench_clients.py [--scale 1.0] [--rounds 5] [--only NAME ...]
 
-A server subprocess (its own interpreter, so it never competes for this process's GIL) serves a
-pre-built body of ``--events`` events (``id: N``, ``event: tick``, ~60 bytes of JSON data) with
-chunked transfer encoding. Every client consumes the whole stream in this process; rounds are
-interleaved and the best round counts. Each consumer checks it got every event, in order (first
-id 0, last id N-1, exactly N events); a client that loses or duplicates events is reported, not
-ranked. "raw aiohttp read" only counts bytes: the ceiling any aiohttp-based client can reach.
-"harness parser (no I/O)" feeds the body from memory: the parser's own ceiling.
+One server subprocess (its own interpreter, so it never competes for this process's GIL) serves
+pre-built bodies with chunked transfer encoding, one path per workload:
+
+* ``a``: one-line ASCII events (``data:`` only);
+* ``b``: ``id``, ``event``, two ``data`` lines, non-ASCII text;
+* ``c``: CRLF line ends (``id`` and ``data``), as sse-starlette sends by default;
+* ``d``: one event per HTTP chunk, each written on its own, as a flushing server sends;
+* ``e``: 100 KB data lines.
+
+Every client consumes every stream in this process; rounds interleave clients and workloads and
+the best round counts (this machine is shared: only ratios from one run mean anything). While
+timed, a client only appends the events it yields to a list; afterwards their (type, data, id)
+are hashed and compared with the hash of the expected events, so a client that drops, duplicates
+or mangles an event is NOT RANKED, with the reason. "raw aiohttp read" counts bytes only: what
+the transport gives any aiohttp-based client, the reference for ``d``. "harness parser (no I/O)"
+feeds the body from memory in 64 KiB pieces: the parser's own ceiling.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import hashlib
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-HTTP_CHUNK = 16 * 1024  # the server's HTTP chunk size (a flushing server would send smaller)
+from record import Figure, record  # benchmarks/ is the script's folder, first on sys.path
 
-
-def build_body(n: int) -> bytes:
-    parts = []
-    for i in range(n):
-        data = json.dumps({"seq": i, "ts": 1700000000.0 + i / 1000, "payload": "x" * 16})
-        parts.append(f"id: {i}\nevent: tick\ndata: {data}\n\n")
-    return "".join(parts).encode()
-
-
-def chunked(body: bytes) -> bytes:
-    out = bytearray()
-    for start in range(0, len(body), HTTP_CHUNK):
-        piece = body[start : start + HTTP_CHUNK]
-        out += b"%x\r\n%s\r\n" % (len(piece), piece)
-    out += b"0\r\n\r\n"
-    return bytes(out)
+HTTP_CHUNK = 64 * 1024
+HARNESS = "harness.client.EventSource"
+HTTPX = ("httpx-sse (async)", "httpx-sse (sync)")
+RAW = "raw aiohttp read (bytes only)"
+TEXT = "héllo wörld, grüße from Zürich: 世界 ✓ — naïve café"
 
 
-# -- server (runs in a subprocess: `bench_clients.py --serve N`) --------------------------------
+@dataclass(frozen=True)
+class Workload:
+    key: str
+    title: str
+    events: int  # at --scale 1
+    block: Callable[[int], str]  # the i-th event's text
+    per_event_chunks: bool = False
+
+    def body(self, n: int) -> bytes:
+        return "".join(self.block(i) for i in range(n)).encode()
+
+    def expected(self, n: int) -> list[tuple[str, str, str]]:
+        """(type, data, id) of each event, decoded by the spec oracle of the test suite's kind."""
+        events = []
+        for i in range(n):
+            fields = [line.partition(": ") for line in self.block(i).splitlines()]
+            kind = next((v for k, _, v in fields if k == "event"), "message")
+            data = "\n".join(v for k, _, v in fields if k == "data")
+            id_ = next((v for k, _, v in fields if k == "id"), "")
+            events.append((kind, data, id_))
+        return events
 
 
-async def serve(n: int) -> None:
-    wire = chunked(build_body(n))
+def _json(i: int) -> str:
+    return f'{{"seq":{i},"ts":{1700000000 + i / 1000:.3f},"payload":"xxxxxxxxxxxxxxxx"}}'
+
+
+WORKLOADS = [
+    Workload("a", "one-line ASCII", 100_000, lambda i: f"data: {_json(i)}\n\n"),
+    Workload(
+        "b",
+        "id+event+2 data, non-ASCII",
+        100_000,
+        lambda i: f"id: {i}\nevent: tick\ndata: {i} {TEXT}\ndata: {TEXT[::-1]}\n\n",
+    ),
+    Workload("c", "CRLF line ends", 100_000, lambda i: f"id: {i}\r\ndata: {_json(i)}\r\n\r\n"),
+    Workload(
+        "d",
+        "one event per HTTP chunk",
+        50_000,
+        lambda i: f"id: {i}\ndata: {_json(i)}\n\n",
+        per_event_chunks=True,
+    ),
+    Workload("e", "100 KB data line", 300, lambda i: f"id: {i}\ndata: {i:06d}{'y' * 99_994}\n\n"),
+]
+
+
+def counts(scale: float) -> dict[str, int]:
+    return {w.key: max(1, int(w.events * scale)) for w in WORKLOADS}
+
+
+def digest(events: Iterable[tuple[str, str, str]]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for kind, data, id_ in events:
+        h.update(f"{len(kind)}:{kind}{len(data)}:{data}{len(id_)}:{id_}".encode())
+    return h.hexdigest()
+
+
+def wire(workload: Workload, n: int) -> list[bytes]:
+    """The chunked-encoded response body, as the pieces the server writes one by one."""
+    if workload.per_event_chunks:
+        pieces = [workload.block(i).encode() for i in range(n)]
+    else:
+        body = workload.body(n)
+        pieces = [body[i : i + HTTP_CHUNK] for i in range(0, len(body), HTTP_CHUNK)]
+    return [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces] + [b"0\r\n\r\n"]
+
+
+# -- server (runs in a subprocess: `bench_clients.py --serve SCALE`) -----------------------------
+
+
+async def serve(scale: float) -> None:
+    n = counts(scale)
+    wires = {f"/{w.key}": wire(w, n[w.key]) for w in WORKLOADS}
     head = (
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
@@ -54,10 +122,12 @@ async def serve(n: int) -> None:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await reader.readuntil(b"\r\n\r\n")
+            request = await reader.readuntil(b"\r\n\r\n")
+            path = request.split(b" ", 2)[1].decode()
             writer.write(head)
-            writer.write(wire)
-            await writer.drain()
+            for piece in wires[path]:  # one write each: a flushing server's send pattern
+                writer.write(piece)
+                await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -69,250 +139,271 @@ async def serve(n: int) -> None:
         await server.serve_forever()
 
 
-# -- consumers: each returns (events, first id, last id) -------------------------------------------
+# -- consumers: each returns the event objects it yielded (raw read: the byte count) -------------
+# While timed, a consumer only appends to a list; the events are compared after the clock stops.
 
-Result = tuple[int, str | None, str | None]
+Events = list[Any]
 
 
-async def run_harness(url: str, n: int) -> Result:
+async def run_harness(url: str, n: int) -> Events:
     from harness.client import EventSource
 
-    count, first, last = 0, None, None
+    out: list[Any] = []
+    add = out.append
     async with EventSource(url, reconnect=False, timeout=600) as source:
         async for event in source:
-            if count == 0:
-                first = event.last_event_id
-            count += 1
-            last = event.last_event_id
-    return count, first, last
+            add(event)
+    return out
 
 
-async def run_httpx_sse_async(url: str, n: int) -> Result:
+async def run_httpx_sse_async(url: str, n: int) -> Events:
     import httpx
     from httpx_sse import aconnect_sse
 
-    count, first, last = 0, None, None
+    out: list[Any] = []
+    add = out.append
     async with (
         httpx.AsyncClient(timeout=600) as client,
         aconnect_sse(client, "GET", url) as source,
     ):
         async for event in source.aiter_sse():
-            if count == 0:
-                first = event.id
-            count += 1
-            last = event.id
-    return count, first, last
+            add(event)
+    return out
 
 
-def run_httpx_sse_sync(url: str, n: int) -> Result:
+def run_httpx_sse_sync(url: str, n: int) -> Events:
     import httpx
     from httpx_sse import connect_sse
 
-    count, first, last = 0, None, None
+    out: list[Any] = []
+    add = out.append
     with httpx.Client(timeout=600) as client, connect_sse(client, "GET", url) as source:
         for event in source.iter_sse():
-            if count == 0:
-                first = event.id
-            count += 1
-            last = event.id
-    return count, first, last
+            add(event)
+    return out
 
 
-def run_sseclient_requests(url: str, n: int) -> Result:
+def run_sseclient_requests(url: str, n: int) -> Events:
     import requests
     import sseclient
 
-    count, first, last = 0, None, None
+    out: list[Any] = []
+    add = out.append
     response = requests.get(url, stream=True, headers={"Accept": "text/event-stream"})
     # The documented usage; sseclient's stub wants an Iterator, a Response is only iterable.
     for event in sseclient.SSEClient(response).events():  # type: ignore[arg-type]
-        if count == 0:
-            first = event.id
-        count += 1
-        last = event.id
+        add(event)
     response.close()
-    return count, first, last
+    return out
 
 
-def run_sseclient_urllib3(url: str, n: int) -> Result:
+def run_sseclient_urllib3(url: str, n: int) -> Events:
     import sseclient
     import urllib3
 
-    count, first, last = 0, None, None
+    out: list[Any] = []
+    add = out.append
     http = urllib3.PoolManager()
     response = http.request(
         "GET", url, preload_content=False, headers={"Accept": "text/event-stream"}
     )
     for event in sseclient.SSEClient(response).events():
-        if count == 0:
-            first = event.id
-        count += 1
-        last = event.id
+        add(event)
     response.release_conn()
-    return count, first, last
+    return out
 
 
-def run_requests_sse(url: str, n: int) -> Result:
+def run_requests_sse(url: str, n: int) -> Events:
     from requests_sse import EventSource
 
-    # It reconnects forever at the end of a stream, so stop at n (lost events still show: ids).
-    count, first, last = 0, None, None
+    # It reconnects forever at the end of a stream, so stop at n (a wrong event still shows).
+    out: list[Any] = []
+    add = out.append
     with EventSource(url, timeout=600) as source:
         for event in source:
-            if count == 0:
-                first = event.last_event_id
-            count += 1
-            last = event.last_event_id
-            if count == n:
+            add(event)
+            if len(out) == n:
                 break
-    return count, first, last
+    return out
 
 
-async def run_aiohttp_sse_client2(url: str, n: int) -> Result:
+async def run_aiohttp_sse_client2(url: str, n: int) -> Events:
     from aiohttp_sse_client2.client import EventSource
 
-    count, first, last = 0, None, None
+    out: list[Any] = []
+    add = out.append
     async with EventSource(url) as source:
         async for event in source:
-            if count == 0:
-                first = event.last_event_id
-            count += 1
-            last = event.last_event_id
-            if count == n:
+            add(event)
+            if len(out) == n:
                 break
-    return count, first, last
+    return out
 
 
-async def run_raw_aiohttp(url: str, n: int) -> Result:
+async def run_raw_aiohttp(url: str, n: int) -> Events | int:
     import aiohttp
 
     size = 0
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         async for chunk in response.content.iter_any():
             size += len(chunk)
-    expected = len(build_body_cached(n))
-    return (n if size == expected else -size), "0", str(n - 1)
+    return size
 
 
-def run_parser_only(url: str, n: int) -> Result:
+def run_parser_only(url: str, n: int) -> Events:
     from harness.stream import Parser
 
-    body = build_body_cached(n)
+    body = _bodies[url]
     parser = Parser()
-    count, first, last = 0, None, None
-    for start in range(0, len(body), 64 * 1024):
-        for event in parser.feed(body[start : start + 64 * 1024]):
-            if count == 0:
-                first = event.last_event_id
-            count += 1
-            last = event.last_event_id
-    return count, first, last
+    out: list[Any] = []
+    for start in range(0, len(body), HTTP_CHUNK):
+        out += parser.feed(body[start : start + HTTP_CHUNK])
+    return out
 
 
-_BODY: dict[int, bytes] = {}
+_bodies: dict[str, bytes] = {}  # url -> body, for the no-I/O ceiling
+
+Consumer = Callable[[str, int], "Events | int | Awaitable[Events | int]"]
 
 
-def build_body_cached(n: int) -> bytes:
-    if n not in _BODY:
-        _BODY[n] = build_body(n)
-    return _BODY[n]
-
-
-Consumer = Callable[[str, int], Result | Awaitable[Result]]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Client:
     name: str
     run: Consumer
-    kind: str  # "harness", "peer", "ceiling"
+    #: The attributes that hold an event's type and its (last) event id, in this library.
+    type_attr: str = "type"
+    id_attr: str = "last_event_id"
+
+    def normalise(self, events: Events) -> list[tuple[str, str, str]]:
+        """Peers spell an absent id None and the default type None or "": compare the values."""
+        kind, id_ = self.type_attr, self.id_attr
+        return [(getattr(e, kind) or "message", e.data, getattr(e, id_) or "") for e in events]
 
 
 CLIENTS = [
-    Client("harness.client.EventSource", run_harness, "harness"),
-    Client("httpx-sse (async)", run_httpx_sse_async, "peer"),
-    Client("httpx-sse (sync)", run_httpx_sse_sync, "peer"),
-    Client("sseclient-py (requests)", run_sseclient_requests, "peer"),
-    Client("sseclient-py (urllib3)", run_sseclient_urllib3, "peer"),
-    Client("requests-sse", run_requests_sse, "peer"),
-    Client("aiohttp-sse-client2", run_aiohttp_sse_client2, "peer"),
-    Client("raw aiohttp read (bytes only)", run_raw_aiohttp, "ceiling"),
-    Client("harness parser (no I/O)", run_parser_only, "ceiling"),
+    Client(HARNESS, run_harness),
+    Client(HTTPX[0], run_httpx_sse_async, "event", "id"),
+    Client(HTTPX[1], run_httpx_sse_sync, "event", "id"),
+    Client("sseclient-py (requests)", run_sseclient_requests, "event", "id"),
+    Client("sseclient-py (urllib3)", run_sseclient_urllib3, "event", "id"),
+    Client("requests-sse", run_requests_sse),
+    Client("aiohttp-sse-client2", run_aiohttp_sse_client2),
+    Client(RAW, run_raw_aiohttp),
+    Client("harness parser (no I/O)", run_parser_only),
 ]
 
 
-def measure(client: Client, url: str, n: int) -> tuple[float, Result]:
+def measure(client: Client, url: str, n: int) -> tuple[float, Events | int]:
     started = time.perf_counter()
     result = client.run(url, n)
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)
     elapsed = time.perf_counter() - started
-    assert isinstance(result, tuple)
-    return elapsed, result
+    return elapsed, result  # type: ignore[return-value]
+
+
+def verdict(client: Client, result: Events | int, body: bytes, expected: str) -> str | None:
+    """Why a client's result is wrong, or None when it is exactly the expected stream."""
+    if isinstance(result, int):
+        return None if result == len(body) else f"read {result} of {len(body)} bytes"
+    if digest(client.normalise(result)) == expected:
+        return None
+    return f"{len(result)} events, (type, data, id) hash differs"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=100_000)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies every workload's size")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", nargs="*", help="substrings of client names to run")
-    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--workloads", default="abcde", help="keys of the workloads to run")
+    ap.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve))
         return
 
-    n = args.events
+    n = counts(args.scale)
+    workloads = [w for w in WORKLOADS if w.key in args.workloads]
     clients = [c for c in CLIENTS if not args.only or any(s in c.name for s in args.only)]
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(n)], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--serve", str(args.scale)], stdout=subprocess.PIPE, text=True
     )
+    best: dict[tuple[str, str], float] = {}
+    broken: dict[tuple[str, str], str] = {}
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
-        url = f"http://127.0.0.1:{port}/stream"
-        body = build_body_cached(n)
-        print(
-            f"{n} events, {len(body) / 1e6:.1f} MB body, {len(body) / n:.0f} B/event, "
-            f"best of {args.rounds} interleaved rounds, Python {sys.version.split()[0]}"
-        )
-        best: dict[str, float] = {}
-        broken: dict[str, str] = {}
+        urls, hashes = {}, {}
+        for w in workloads:
+            urls[w.key] = url = f"http://127.0.0.1:{port}/{w.key}"
+            _bodies[url] = w.body(n[w.key])
+            hashes[w.key] = digest(w.expected(n[w.key]))
         for round_ in range(args.rounds + 1):  # round 0 warms up (imports, caches): not counted
-            for client in clients:
-                if client.name in broken:
-                    continue
-                try:
-                    elapsed, (count, first, last) = measure(client, url, n)
-                except Exception as exc:  # a peer that crashes is reported, not ranked
-                    broken[client.name] = f"error: {exc!r}"[:80]
-                    continue
-                if (count, first, last) != (n, "0", str(n - 1)):
-                    broken[client.name] = f"got {count} events, ids {first}..{last}"
-                    continue
-                if round_ == 0:
-                    continue
-                best[client.name] = min(elapsed, best.get(client.name, float("inf")))
+            for w in workloads:
+                for client in clients:
+                    key = (w.key, client.name)
+                    if key in broken:
+                        continue
+                    try:
+                        elapsed, result = measure(client, urls[w.key], n[w.key])
+                    except Exception as exc:  # a peer that crashes is reported, not ranked
+                        broken[key] = f"error: {exc!r}"[:90]
+                        continue
+                    wrong = verdict(client, result, _bodies[urls[w.key]], hashes[w.key])
+                    if wrong:
+                        broken[key] = wrong
+                    elif round_:
+                        best[key] = min(elapsed, best.get(key, float("inf")))
     finally:
         server.terminate()
         server.wait()
+    report(workloads, clients, n, best, broken, args)
 
-    harness = best.get("harness.client.EventSource")
-    peers = [best[c.name] for c in clients if c.kind == "peer" and c.name in best]
-    fastest_peer = min(peers) if peers else None
-    print()
-    print(f"{'client':32} {'events/s':>11} {'best s':>8} {'vs harness':>11} {'vs best peer':>13}")
-    for client in sorted(clients, key=lambda c: best.get(c.name, float("inf"))):
-        if client.name in broken:
-            print(f"{client.name:32} {'NOT RANKED':>11}  {broken[client.name]}")
+
+def report(
+    workloads: list[Workload],
+    clients: list[Client],
+    n: dict[str, int],
+    best: dict[tuple[str, str], float],
+    broken: dict[tuple[str, str], str],
+    args: argparse.Namespace,
+) -> None:
+    """The workload table (events/s; NOT RANKED with the reason), then the gated figures."""
+    print(
+        f"best of {args.rounds} interleaved rounds, Python {sys.version.split()[0]}, events/s;"
+        f" ratios in the same run; sizes: "
+        + ", ".join(f"{w.key}={n[w.key]} x {len(w.block(1).encode())} B" for w in workloads)
+    )
+    print(f"\n{'client':31}" + "".join(f"{w.key + ' ' + w.title[:18]:>23}" for w in workloads))
+    for client in clients:
+        cells = []
+        for w in workloads:
+            key = (w.key, client.name)
+            cells.append("NOT RANKED" if key in broken else f"{n[w.key] / best[key]:,.0f}")
+        print(f"{client.name:31}" + "".join(f"{c:>23}" for c in cells))
+    for (w_key, name), why in sorted(broken.items()):
+        print(f"  NOT RANKED {w_key} {name}: {why}")
+
+    figures: list[Figure] = []
+    for w in workloads:
+        harness = best.get((w.key, HARNESS))
+        httpx = min((best[(w.key, h)] for h in HTTPX if (w.key, h) in best), default=None)
+        if harness is None:
             continue
-        t = best[client.name]
-        vs_h = f"{harness / t:.2f}x" if harness else "-"
-        vs_p = f"{fastest_peer / t:.2f}x" if fastest_peer else "-"
-        tag = "" if client.kind != "ceiling" else "  (ceiling)"
-        print(f"{client.name:32} {n / t:>11,.0f} {t:>8.3f} {vs_h:>11} {vs_p:>13}{tag}")
-    if harness and fastest_peer:
-        print(f"\nharness is {fastest_peer / harness:.2f}x the fastest peer (target >= 1.5x)")
+        figures.append(Figure(f"{w.key} harness", n[w.key] / harness, "events/s"))
+        if httpx is not None:
+            figures.append(Figure(f"{w.key} harness / httpx-sse", httpx / harness, "ratio"))
+        if w.per_event_chunks and (w.key, RAW) in best:
+            figures.append(
+                Figure(f"{w.key} harness / raw read", best[(w.key, RAW)] / harness, "ratio")
+            )
+    if figures:
+        record(
+            "clients",
+            figures,
+            title="harness.client.EventSource vs the faster httpx-sse, per workload",
+        )
 
 
 if __name__ == "__main__":

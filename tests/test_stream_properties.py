@@ -14,7 +14,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.stream import MAX_RETRY_MS, Event, Parser, StreamLimitError, encode
+from harness.stream import MAX_RETRY_MS, Event, Parser, StreamLimitError, _split_lines, encode
 
 PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, derandomize=True)
 
@@ -162,3 +162,19 @@ def test_line_ending_choice_does_not_change_events(
     assert results["\n"] == results["\r\n"] == results["\r"]
     if items:
         assert results["\n"][2] == retry
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.sampled_from(["\r", "\n", "\r\n", "\r\r\n", "x", "data: é", ""]), max_size=40))
+def test_crlf_shortcut_splits_like_the_regex(pieces: list[str]) -> None:
+    """The LF-only shortcut for CRLF text must give exactly the lines the general split gives."""
+    text = "".join(pieces)
+    assert _split_lines(text) == re.split("\r\n|\r|\n", text)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.sampled_from([b"data: ", b"data:", b"data", b"x", b" ", b":", b"\n", b"\r\n"])))
+def test_data_line_shortcut_matches_the_spec_oracle(pieces: list[bytes]) -> None:
+    """`data: ` lines skip partition; any line near that prefix must still decide as the spec."""
+    stream = b"".join(pieces)
+    assert run([stream]) == oracle(stream)
