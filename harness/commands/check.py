@@ -25,6 +25,8 @@ from harness.request_args import parse_header
 if TYPE_CHECKING:
     from harness.server.check import CheckOptions, CheckResult
 
+from harness.commands.thresholds import add_thresholds_option
+
 __all__ = ["DEFAULT_PATH", "add_arguments", "run"]
 
 HELP = "grade an SSE endpoint against the standard, then load it"
@@ -133,12 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="how long the load probe runs (default 20)",
     )
-    parser.add_argument(
-        "--thresholds",
-        type=Path,
-        help="the load probe's gate thresholds (default: ./sse-harness.toml, else"
-        " [tool.sse-harness] in ./pyproject.toml, else the shipped defaults)",
-    )
+    add_thresholds_option(parser, "the load probe's gate")
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
 
 

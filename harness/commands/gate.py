@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from harness.load.gate import GateVerdict
 
+from harness.commands.thresholds import add_thresholds_option
+
 __all__ = ["add_arguments", "run"]
 
 HELP = "CI verdict on a load report, against thresholds and a baseline"
@@ -29,12 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline", type=Path, help="an earlier report of the same kind (or its folder)"
     )
-    parser.add_argument(
-        "--thresholds",
-        type=Path,
-        help="thresholds file (default: ./sse-harness.toml, else [tool.sse-harness] in"
-        " ./pyproject.toml, else the shipped defaults)",
-    )
+    add_thresholds_option(parser, "the")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
 

@@ -13,6 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from harness.commands.thresholds import add_thresholds_option
+
 __all__ = ["add_arguments", "run"]
 
 HELP = "bounded headless Locust run (default: the reference server)"
@@ -32,12 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--processes", type=int, default=1, help="Locust processes on this machine (1)"
     )
     parser.add_argument("--report-dir", type=Path, help="default: reports/<time>/")
-    parser.add_argument(
-        "--thresholds",
-        type=Path,
-        help="gate thresholds file (default: ./sse-harness.toml, else [tool.sse-harness] in"
-        " ./pyproject.toml, else the shipped defaults)",
-    )
+    add_thresholds_option(parser, "the gate")
     parser.add_argument(
         "--json",
         action="store_true",
