@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
 from harness.load.histogram import HIGHEST_US, Histogram
 from harness.load.integrity import MAX_HOLES, Sequence
@@ -61,6 +64,29 @@ def test_out_of_range_values_are_clamped_and_counted() -> None:
     histogram.record(HIGHEST_US * 2 / 1_000_000)
     assert (histogram.count, histogram.clamped) == (2, 2)
     assert histogram.summary()["p50"] == 0
+
+
+def test_batched_recording_equals_hdrh_value_by_value() -> None:
+    """``Histogram`` computes HDR bucket indices itself (in batches, with a repeat count too):
+    its counts must be exactly what ``hdrh.record_value`` makes of the same microseconds."""
+    rng = random.Random(13)
+    values = [0, 1, 2047, 2048, 2049, 4095, 4096, 999_999, 10**9, HIGHEST_US]
+    values += [rng.randrange(0, HIGHEST_US) for _ in range(5000)]
+    values += [int(10 ** rng.uniform(0, 9.5)) for _ in range(5000)]
+    ours, reference = Histogram(), HdrHistogram(1, HIGHEST_US, 3)
+    for us in values:
+        ours.record(us / 1_000_000 + 1e-7)  # the float lands on ``us`` after truncation
+        reference.record_value(us)
+    ours.record(0.5, count=3)
+    reference.record_value(500_000, 3)
+    assert ours.count == reference.get_total_count() == len(values) + 3
+    decoded = HdrHistogram(1, HIGHEST_US, 3)
+    decoded.decode_and_add(ours.encode())
+    assert list(decoded.counts) == list(reference.counts)
+    assert (decoded.get_min_value(), decoded.get_max_value()) == (
+        reference.get_min_value(),
+        reference.get_max_value(),
+    )
 
 
 def test_encoded_histograms_merge_to_the_sum() -> None:

@@ -110,11 +110,10 @@ def test_a_breach_sets_the_exit_code(server: str, tmp_path: Path) -> None:
     assert "gate breach: lost_events" in output
 
 
-def _worker_totals(output: str) -> dict[str, int]:
+def _worker_totals(output: str) -> list[dict[str, int]]:
+    """The totals every worker logging into ``output`` wrote when it quit."""
     found = re.findall(r"sse-harness worker totals: (\{.*\})", output)
-    assert len(found) == 1, output
-    totals: dict[str, int] = json.loads(found[0])
-    return totals
+    return [json.loads(line) for line in found]
 
 
 def test_distributed_run_merges_workers_into_one_report(server: str, tmp_path: Path) -> None:
@@ -142,7 +141,8 @@ def test_distributed_run_merges_workers_into_one_report(server: str, tmp_path: P
     assert sorted(p.name for p in tmp_path.rglob("load.json")) == ["load.json"]
     report = _load(reports)
     assert (report["workers"], report["users"]) == (2, 6)
-    totals = [_worker_totals(text) for text in worker_outputs]
+    totals = [total for text in worker_outputs for total in _worker_totals(text)]
+    assert len(totals) == 2, worker_outputs
     assert all(t["events"] > 0 for t in totals)  # both workers streamed
     assert report["integrity"]["events"] == sum(t["events"] for t in totals)
     for name in ("connect", "ttfe", "gap", "latency", "lateness", "calibration"):
@@ -150,3 +150,51 @@ def test_distributed_run_merges_workers_into_one_report(server: str, tmp_path: P
         assert merged == sum(t[f"{name}_count"] for t in totals) > 0, name
     shares = report["per_worker"].values()
     assert sum(w["events"] for w in shares) == report["integrity"]["events"]
+
+
+@pytest.fixture(scope="module")
+def emitter() -> Iterator[str]:
+    """``harness.load.emitter`` in its own process: 20 events per stream, one each 50 ms."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness.load.emitter", "--interval-ms", "50", "--count", "20"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip().rstrip("/")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_processes_merge_exactly_into_one_report(emitter: str, tmp_path: Path) -> None:
+    """Locust's ``--processes 2`` (what ``sse-harness load --processes 2`` passes on) forks a
+    master and two workers; the merged histograms and counters are exactly the sums of what each
+    worker measured (its own totals line, logged when it quits)."""
+    reports = tmp_path / "report"
+    lenient = tmp_path / "lenient.toml"  # merging is the point here, not the latency gate
+    lenient.write_text("[load]\nmin_events = 1\ncpu_warning = false\n")
+    process = _locust(
+        "--processes", "2", "--host", emitter, "-u", "8", "-r", "8", "-t", "4s",
+        "--sse-path", "/", "--sse-max-events", "20", "--sse-thresholds", str(lenient),
+        "--sse-report-dir", str(reports),
+        cwd=tmp_path,
+    )  # fmt: skip
+    code, text = _finish(process)
+    assert code == 0, text
+    report = _load(reports)
+    assert report["workers"] == 2, text
+    totals = _worker_totals(text)
+    assert len(totals) == 2, text
+    integrity = report["integrity"]
+    assert integrity["events"] >= 8 * 20 and integrity["lost"] == 0
+    assert integrity["events"] == sum(t["events"] for t in totals)
+    shares = list(report["per_worker"].values())
+    assert len(shares) == 2 and all(w["events"] > 0 for w in shares)
+    assert sum(w["events"] for w in shares) == integrity["events"]
+    for name in ("connect", "ttfe", "gap", "latency", "lateness", "calibration"):
+        merged = report["metrics"][f"{name}_ms"]["count"]
+        assert merged == sum(w["counts"][name] for w in shares) > 0, name
+        assert merged == sum(t[f"{name}_count"] for t in totals), name
+    assert report["metrics"]["latency_ms"]["count"] == integrity["events"]

@@ -201,10 +201,12 @@ class _Reader:
     def read(self, connection: StreamConnection) -> bool:
         """Read until the body ends (True) or a bound is reached (False)."""
         feed = self.machine.feed
-        spec, result, counters = self.spec, self.result, self.metrics.counters
+        spec, result = self.spec, self.result
+        received = 0
+        now = time.perf_counter()
         try:
             while True:
-                remaining = self.deadline - time.perf_counter()
+                remaining = self.deadline - now
                 if remaining <= 0:
                     return False
                 try:
@@ -217,13 +219,13 @@ class _Reader:
                 wall = time.time()
                 if pieces is None:
                     return True
-                # A recv that finds data waiting returns without passing through the gevent hub;
-                # on a fast stream one reader would then starve every other greenlet (streams,
-                # timers, Locust's own), so each read lets the others run once.
-                gevent.sleep(0)
+                if not connection.waited:
+                    # Bytes were waiting, so the read never passed through the gevent hub: on a
+                    # fast stream this reader would starve every other greenlet (streams, timers,
+                    # Locust's own), so it lets them run once.
+                    gevent.sleep(0)
                 for piece in pieces:
-                    result.bytes += len(piece)
-                    counters["bytes"] += len(piece)
+                    received += len(piece)
                     try:
                         events = feed(piece)
                     except SSELimitError as exc:
@@ -234,41 +236,52 @@ class _Reader:
                         return False
         finally:
             self.cut = self.machine.buffered > 0
+            result.bytes += received
+            self.metrics.counters["bytes"] += received
 
     def dispatch(self, events: list[Event], now: float, wall: float) -> bool:
-        """Record ``events`` (all completed at ``now``); True when the event bound is reached."""
-        result = self.result
-        spec = self.spec
+        """Record ``events`` (all completed at ``now``); True when the event bound is reached.
+
+        It runs per ``recv``, its loop per event: whatever does not depend on the event is done
+        once per call, and the histograms only append (``Histogram.record`` batches).
+        """
+        result, spec, metrics = self.result, self.spec, self.metrics
         if spec.max_events:
             events = events[: spec.max_events - result.events]
+        n = len(events)
+        gap = self._gap
         if self.last_at is None:
             result.ttfe_s = now - self.started
-            self.metrics.histograms["ttfe"].record(result.ttfe_s)
+            metrics.histograms["ttfe"].record(result.ttfe_s)
             if self.listener is not None:
                 self.listener.first_event(result.ttfe_s)
         else:
-            self._gap.record(now - self.last_at)
-        if len(events) > 1:  # completed by one recv: dispatched together
-            self._gap.record(0.0, len(events) - 1)
+            gap.record(now - self.last_at)
+        if n > 1:  # completed by one recv: dispatched together
+            gap.record(0.0, n - 1)
         self.last_at = now
-        result.events += len(events)
-        self.metrics.counters["events"] += len(events)
-        self.metrics.events_per_s[int(wall)] += len(events)
+        result.events += n
+        metrics.counters["events"] += n
+        metrics.events_per_s[int(wall)] += n
         if self.resume_from is not None:
             self._resumed(events[0].last_event_id == str(self.resume_from + 1))
-        stamps, ids, observer = self.stamps, self.ids if spec.track_ids else None, self.observer
+        stamps, latency, lateness = self.stamps, self._latency.record, self._lateness.record
+        see = self.ids.see if spec.track_ids else None
         for event in events:
-            if ids is not None:
-                ids.see(event.last_event_id)
+            if see is not None:
+                see(event.last_event_id)
             sent, intended = stamps(event, wall)
             if sent is not None:
-                self._latency.record(wall - sent)
+                latency(wall - sent)
             if intended is not None:
-                self._lateness.record(wall - intended)
-            if observer is not None:
-                observer.on_event(event, now)
-            if spec.done_data is not None and event.data == spec.done_data:
-                self.done = True
+                lateness(wall - intended)
+        observer, done_data = self.observer, spec.done_data
+        if observer is not None or done_data is not None:
+            for event in events:
+                if observer is not None:
+                    observer.on_event(event, now)
+                if done_data is not None and event.data == done_data:
+                    self.done = True
         return bool(spec.max_events) and result.events >= spec.max_events
 
     def _resumed(self, exact: bool) -> None:

@@ -13,6 +13,7 @@ done here: the body goes to :class:`harness.stream.Parser`.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ MAX_HEAD_BYTES = 64 * 1024
 class Target:
     """A parsed ``http://`` URL: where to connect and what to put in the request line."""
 
-    __slots__ = ("host", "netloc", "port", "target")
+    __slots__ = ("family", "host", "netloc", "port", "target")
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -42,6 +43,29 @@ class Target:
         self.port = parts.port or 80
         self.netloc = parts.netloc
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        #: The address family of an IP-literal host, else None (a name, resolved per connection).
+        self.family: int | None = None
+        try:
+            version = ipaddress.ip_address(self.host).version
+        except ValueError:
+            return
+        self.family = gevent.socket.AF_INET if version == 4 else gevent.socket.AF_INET6
+
+
+def _connect(target: Target, timeout_s: float) -> gevent.socket.socket:
+    """A connected socket. An IP-literal host skips ``getaddrinfo``: gevent resolves in its
+    thread pool, and at hundreds of connections a second the hand-offs to those threads cost
+    more than the connections themselves."""
+    if target.family is None:
+        return gevent.socket.create_connection((target.host, target.port), timeout=timeout_s)
+    sock = gevent.socket.socket(target.family, gevent.socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout_s)
+        sock.connect((target.host, target.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class _Response(HTTPResponse):
@@ -94,7 +118,7 @@ class StreamConnection:
     ) -> None:
         head = _request_head(method, target, headers, body)
         self._response = _Response(method)
-        self._sock = gevent.socket.create_connection((target.host, target.port), timeout=timeout_s)
+        self._sock = _connect(target, timeout_s)
         try:
             self._sock.setsockopt(gevent.socket.IPPROTO_TCP, gevent.socket.TCP_NODELAY, 1)
             self._sock.sendall(head + body if body else head)
@@ -112,6 +136,7 @@ class StreamConnection:
             raise
         self.headers_at = time.perf_counter()
         self.status: int = self._response.status_code
+        self.waited = False
 
     def header(self, name: str) -> str | None:
         value = self._response.get(name)
@@ -123,16 +148,26 @@ class StreamConnection:
         Blocks until at least one ``recv`` returns; the list may be empty when that ``recv``
         carried only framing (a chunk header). Raises ``TimeoutError`` after ``timeout_s`` of
         silence and ``HTTPParseError`` when the connection closes before the body is complete
-        (a cut chunked body).
+        (a cut chunked body). ``waited`` says whether the read went through the gevent hub:
+        one that found its bytes waiting did not, and let no other greenlet run.
         """
         response = self._response
+        self.waited = False
         if response.pieces:
             pieces, response.pieces = response.pieces, []
             return pieces
         if response.message_complete:
             return None
-        self._sock.settimeout(timeout_s)
-        data = self._sock.recv(_RECV)
+        sock = self._sock
+        # First without waiting: gevent's recv would arm a timeout (a new timer) even for bytes
+        # already there, and telling the caller there was no wait spares it a yield otherwise.
+        sock.settimeout(0.0)
+        try:
+            data = sock.recv(_RECV)
+        except BlockingIOError:
+            self.waited = True
+            sock.settimeout(timeout_s)
+            data = sock.recv(_RECV)
         response.feed(data)  # b"" at EOF: ends a read-until-close body, rejects a cut one
         pieces, response.pieces = response.pieces, []
         if not data and not pieces:
