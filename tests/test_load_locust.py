@@ -152,11 +152,18 @@ def test_distributed_run_merges_workers_into_one_report(server: str, tmp_path: P
     assert sum(w["events"] for w in shares) == report["integrity"]["events"]
 
 
-@pytest.fixture(scope="module")
-def emitter() -> Iterator[str]:
-    """``harness.load.emitter`` in its own process: 20 events per stream, one each 50 ms."""
+def _emitter(count: int) -> Iterator[str]:
+    """``harness.load.emitter`` in its own process: ``count`` events per stream, one each 50 ms."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness.load.emitter", "--interval-ms", "50", "--count", "20"],
+        [
+            sys.executable,
+            "-m",
+            "harness.load.emitter",
+            "--interval-ms",
+            "50",
+            "--count",
+            str(count),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -166,6 +173,17 @@ def emitter() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def emitter() -> Iterator[str]:
+    yield from _emitter(20)
+
+
+@pytest.fixture(scope="module")
+def long_emitter() -> Iterator[str]:
+    """Streams that outlast the run: the workers stop them mid-way."""
+    yield from _emitter(400)
 
 
 def test_processes_merge_exactly_into_one_report(emitter: str, tmp_path: Path) -> None:
@@ -198,3 +216,26 @@ def test_processes_merge_exactly_into_one_report(emitter: str, tmp_path: Path) -
         assert merged == sum(w["counts"][name] for w in shares) > 0, name
         assert merged == sum(t[f"{name}_count"] for t in totals), name
     assert report["metrics"]["latency_ms"]["count"] == integrity["events"]
+
+
+def test_workers_still_stopping_are_waited_for(long_emitter: str, tmp_path: Path) -> None:
+    """Locust's master waits a fixed 0.5 s for the workers' final reports. With --stop-timeout 2
+    each worker keeps reading for up to 2 s after "quit"; the merged report must still hold
+    everything the workers measured (their own totals lines), not what arrived in 0.5 s."""
+    reports = tmp_path / "report"
+    lenient = tmp_path / "lenient.toml"
+    lenient.write_text("[load]\nmin_events = 1\ncpu_warning = false\n")
+    process = _locust(
+        "--processes", "2", "--host", long_emitter, "-u", "4", "-r", "4", "-t", "2s",
+        "--stop-timeout", "2", "--sse-path", "/", "--sse-max-events", "0",
+        "--sse-thresholds", str(lenient), "--sse-report-dir", str(reports),
+        cwd=tmp_path,
+    )  # fmt: skip
+    code, text = _finish(process)
+    assert code == 0, text
+    report = _load(reports)
+    totals = _worker_totals(text)
+    assert len(totals) == 2, text
+    assert report["integrity"]["events"] == sum(t["events"] for t in totals) > 0
+    assert report["metrics"]["latency_ms"]["count"] == sum(t["latency_count"] for t in totals)
+    assert report["streams"]["ended"]["stopped"] == 4  # ended by the stop, after Locust's 0.5 s

@@ -29,6 +29,7 @@ import gevent
 from locust import events
 from locust.env import Environment
 from locust.event import EventHook
+from locust.rpc import Message
 from locust.runners import MasterRunner, Runner, WorkerRunner
 
 from harness.load.calibration import Calibration
@@ -74,6 +75,7 @@ class LoadRun:
         self.is_worker = isinstance(self.runner, WorkerRunner)
         if self.is_master:
             _listen(environment.events.worker_report, self.on_worker_report)
+            _await_final_reports(self.runner)
         if self.is_worker:
             _listen(environment.events.report_to_master, self.on_report_to_master)
 
@@ -208,6 +210,41 @@ def install(defaults: Defaults) -> None:
     _listen(events.test_start, lambda environment, **_kw: _runs[environment].start())
     _listen(events.test_stop, lambda environment, **_kw: _runs[environment].stop())
     _listen(events.quitting, lambda environment, **_kw: _runs[environment].quit())
+
+
+#: How long the master waits for the workers' final reports when it quits.
+FINAL_REPORTS_WAIT_S = 60.0
+
+
+def _await_final_reports(runner: Runner) -> None:
+    """Work around Locust's fixed wait for the workers' final reports, in this one place.
+
+    ``MasterRunner.quit`` (locust/runners.py) sends each worker "quit", sleeps a fixed 0.5 s
+    "for final stats report from all workers", then stops receiving. A worker that takes longer
+    to stop its users (thousands of streams, or ``--stop-timeout``) sends its final report too
+    late: what it measured last, and the streams its stop ended, were missing from the merged
+    report. So the master's quit first asks the workers to quit and waits, bounded, until each
+    has said "quit" (a worker sends its final report before that, on the same socket), then lets
+    Locust's own quit go on. tests/test_load_locust.py shows the loss with ``--stop-timeout``.
+    """
+    assert isinstance(runner, MasterRunner)
+    locust_quit = runner.quit
+
+    def quit() -> None:
+        runner.stop(send_stop_to_client=False)
+        for client in runner.clients.all:
+            runner.server.send_to_client(Message("quit", None, client.id))  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + runner.environment.stop_timeout + FINAL_REPORTS_WAIT_S
+        while runner.clients.all and time.monotonic() < deadline:
+            gevent.sleep(0.1)  # the master's receiving greenlet runs meanwhile
+        if runner.clients.all:
+            missing = ", ".join(c.id for c in runner.clients.all)
+            logger.error(
+                "no final report from worker(s) %s: their last measurements are missing", missing
+            )
+        locust_quit()
+
+    runner.quit = quit  # type: ignore[method-assign]
 
 
 def _listen(hook: EventHook, listener: Callable[..., None]) -> None:
