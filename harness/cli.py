@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 
 from harness import __version__
@@ -54,5 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return 2
-    code: int = run(args)
+    try:
+        code: int = run(args)
+    except KeyboardInterrupt:
+        # Ctrl-C outside a run that reports what it finished (check does, and exits 130 itself).
+        print("sse-harness: interrupted", file=sys.stderr)
+        return 130
     return code

@@ -174,3 +174,45 @@ def test_a_load_probe_that_cannot_start_is_exit_2_not_a_pass(
     assert main(["check", url, *args]) == 2
     assert "the load probe could not run: locust is not installed" in capsys.readouterr().err
     assert (tmp_path / "conformance.json").is_file()  # what did run is still reported
+
+
+def test_ctrl_c_writes_the_partial_report_and_exits_130(
+    reference_server_url: str, tmp_path: Path
+) -> None:
+    """Ctrl-C mid-run: what finished is reported, the rest is ERROR naming the interruption, the
+    exit code is 130 and no traceback is printed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    url = reference_server_url + "/counter?count=100000&interval_ms=100"
+    started = time.time()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "check", url, "--load-users", "0",
+         "--window-seconds", "60", "--window-events", "100000", "--report-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until the run's main capture is streaming (bounded)
+            with urllib.request.urlopen(reference_server_url + "/_observe/streams") as answer:
+                live = json.load(answer)["live"]
+            # >= 5 blocks: the run's own capture, not the reachability probe (closed at once)
+            if any(r["started"] >= started and r["blocks"] >= 5 for r in live):
+                break
+            assert process.poll() is None and time.monotonic() < deadline, "the run never streamed"
+            time.sleep(0.05)  # polling the target's own record, bounded by the deadline
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    cut = [c for c in report["cases"] if "interrupted" in c["evidence"]["observed"]]
+    assert cut and all(c["outcome"] == "ERROR" for c in cut)
+    assert report["summary"]["ERROR"] >= len(cut)
+    assert (tmp_path / "index.html").is_file() and (tmp_path / "junit.xml").is_file()
