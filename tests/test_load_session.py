@@ -51,6 +51,7 @@ def test_clean_counter_is_whole_and_bounded(reference_server_url: str) -> None:
         "latency": 20,
         "lateness": 20,
         "calibration": 0,
+        "tls": 0,  # plain http: no handshake
     }
     assert metrics.counters["bytes"] == result.bytes > 0
     assert metrics.active == 0

@@ -249,6 +249,8 @@ def _load_probe(args: argparse.Namespace, url: str, target: Any, result: CheckRe
         run_time=f"{args.load_seconds}s",
         report_dir=result.directory,
         thresholds=args.thresholds,
+        cafile=Path(target.cafile) if target.cafile else None,
+        insecure=target.insecure,
         locust_args=tuple(locust),
         stdout=sys.stderr,
     )

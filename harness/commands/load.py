@@ -1,8 +1,10 @@
 """``sse-harness load [URL]``: a bounded, headless Locust run with one of the shipped profiles.
 
 Without a URL it starts the reference server in a process of its own and loads its counter
-stream, so the command shows a whole run (report and gate verdict) on any machine.
-``--locust ARGS`` passes more arguments to Locust (e.g. ``--locust '--sse-max-events 10'``).
+stream, so the command shows a whole run (report and gate verdict) on any machine. An
+``https://`` URL is verified against the system CAs, or ``--cafile``'s, or not at all with
+``--insecure``. ``--locust ARGS`` passes more arguments to Locust
+(e.g. ``--locust '--sse-max-events 10'``).
 Exit codes: 0 the gate passed, 1 a breach, 2 usage error or a run that could not start.
 """
 
@@ -34,6 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--processes", type=int, default=1, help="Locust processes on this machine (1)"
     )
     parser.add_argument("--report-dir", type=Path, help="default: reports/<time>/")
+    parser.add_argument(
+        "--cafile",
+        type=Path,
+        metavar="PATH",
+        help="CA bundle (PEM) that signs an https:// target's certificate (default: system CAs)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="accept any certificate from an https:// target (still TLS; nothing verified)",
+    )
     add_thresholds_option(parser, "the gate")
     parser.add_argument(
         "--json",
@@ -50,9 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.commands.reach import unreachable
+    from harness.server.target import Target
 
     if args.url:
-        if problem := unreachable(args.url):
+        cafile = str(args.cafile) if args.cafile else None
+        if problem := unreachable(Target(args.url, cafile=cafile, insecure=args.insecure)):
             print(f"sse-harness load: {problem}", file=sys.stderr)
             return 2
         return _run(args, args.url)
@@ -74,6 +89,8 @@ def _run(args: argparse.Namespace, url: str) -> int:
         processes=args.processes,
         report_dir=args.report_dir,
         thresholds=args.thresholds,
+        cafile=args.cafile,
+        insecure=args.insecure,
         locust_args=tuple(shlex.split(args.locust)),
         stdout=sys.stderr if args.json else None,
     )

@@ -12,7 +12,7 @@ in the working directory, else ``[tool.sse-harness]`` in its ``pyproject.toml``,
 ``[load]`` (``[tool.sse-harness.load]`` in pyproject.toml):
 
 ``<metric>_<p50|p90|p99|max>_ms``  upper bound on a latency figure, e.g. ``ttfe_p99_ms``
-    (metrics: connect, ttfe, gap, latency, lateness, calibration; chat runs: ttft, itl, tpot)
+    (metrics: connect, ttfe, gap, latency, lateness, calibration, tls; chat: ttft, itl, tpot)
 ``lost_events``, ``duplicated_events``, ``out_of_order_events``, ``truncated_streams``  maxima
 ``error_rate``   most failed streams (error or truncated) over streams started, 0..1
 ``min_events``   fewest events the run must have measured (a run that saw nothing never passes)

@@ -15,10 +15,14 @@ from typing import Any
 
 from harness.load.histogram import Histogram
 
-__all__ = ["COUNTERS", "HISTOGRAMS", "Metrics"]
+__all__ = ["COUNTERS", "HISTOGRAMS", "IF_USED", "Metrics"]
 
 #: The histograms every run has (``<name>_ms`` in load.json); profiles may add their own.
-HISTOGRAMS = ("connect", "ttfe", "gap", "latency", "lateness", "calibration")
+#: ``tls``: TCP connect end to TLS handshake end, per ``https://`` connection.
+HISTOGRAMS = ("connect", "ttfe", "gap", "latency", "lateness", "calibration", "tls")
+#: Of those, the ones load.json leaves out when empty: a plain-http run has no handshake to show,
+#: and a ``tls_ms`` of zeros would read as "TLS was free".
+IF_USED = frozenset({"tls"})
 
 #: The counters every run has. ``ended_<how>`` counters are added per stream end as well.
 COUNTERS = (

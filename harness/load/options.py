@@ -89,6 +89,18 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
         "--sse-done", default=defaults.done_data, help="data of the event that ends a stream"
     )
     group.add_argument(
+        "--sse-cafile",
+        default="",
+        metavar="PATH",
+        help="CA certificates (PEM) an https:// target must chain to (default: system CAs)",
+    )
+    group.add_argument(
+        "--sse-insecure",
+        action="store_true",
+        default=False,
+        help="accept any certificate from an https:// target (still TLS; nothing verified)",
+    )
+    group.add_argument(
         "--sse-report-dir", default="", help="where load.json/load.html go (reports/<time>/)"
     )
     group.add_argument(
@@ -128,4 +140,6 @@ def stream_spec(host: str, options: argparse.Namespace) -> StreamSpec:
         track_ids=options.sse_ids == "sequence",
         done_data=options.sse_done or None,
         stamps=_stamps(options.sse_stamps, options.sse_path),
+        cafile=options.sse_cafile or None,
+        insecure=options.sse_insecure,
     )

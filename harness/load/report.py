@@ -6,6 +6,7 @@ It follows the shape DESIGN.md fixes ("Report shapes"), plus keys tools may use:
 publisher ran), ``histograms`` (each HDR histogram in HdrHistogram's standard compressed
 encoding, so later comparisons can be made from the JSON alone) and ``percentiles`` (each
 histogram's percentile curve, which the page plots: the renderer needs no histogram code).
+``metrics`` holds ``tls_ms`` (TCP connect end to TLS handshake end) only when the run used TLS.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.load.metrics import Metrics
+from harness.load.metrics import IF_USED, Metrics
 from harness.report.pages import publish
 
 __all__ = ["SCHEMA_VERSION", "load_report", "write_load"]
@@ -70,7 +71,11 @@ def load_report(
         "duration_s": round(duration_s, 3),
         "users": users,
         "workers": workers,
-        "metrics": {f"{name}_ms": h.summary() for name, h in sorted(metrics.histograms.items())},
+        "metrics": {
+            f"{name}_ms": h.summary()
+            for name, h in sorted(metrics.histograms.items())
+            if h.count or name not in IF_USED
+        },
         "integrity": {
             key: counters[key]
             for key in (

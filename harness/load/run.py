@@ -44,6 +44,10 @@ class LoadOptions:
     thresholds: Path | None = None
     #: Locust processes (Locust's ``--processes``; the master merges the histograms).
     processes: int = 1
+    #: CA certificates (PEM) an ``https://`` target must chain to (None: the system's).
+    cafile: Path | None = None
+    #: Accept any certificate from an ``https://`` target.
+    insecure: bool = False
     #: More Locust arguments, e.g. ``("--sse-max-events", "10")``.
     locust_args: tuple[str, ...] = ()
     #: Where Locust's console output goes (None: inherited).
@@ -81,8 +85,8 @@ def run_load(options: LoadOptions) -> LoadResult:
     directory = options.report_dir or new_run_folder()
     extra = list(options.locust_args)
     parts = urlsplit(options.url)
-    if parts.scheme != "http" or not parts.netloc:
-        raise LoadError(f"expected an http:// URL, got {options.url!r}")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise LoadError(f"expected an http:// or https:// URL, got {options.url!r}")
     host = f"{parts.scheme}://{parts.netloc}"
     if parts.path or parts.query:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -96,6 +100,12 @@ def run_load(options: LoadOptions) -> LoadResult:
         command += ["--processes", str(options.processes)]
     if options.thresholds is not None:
         command += ["--sse-thresholds", str(options.thresholds)]
+    if options.cafile is not None:
+        if not options.cafile.is_file():  # else every user would fail its streams on it
+            raise LoadError(f"no CA file {options.cafile}")
+        command += ["--sse-cafile", str(options.cafile.resolve())]
+    if options.insecure:
+        command.append("--sse-insecure")
     if options.stdout is None:
         code = subprocess.run(command, check=False).returncode
     else:

@@ -3,8 +3,9 @@
 This is where the metrics of DESIGN.md "Load metrics" are taken, with these clocks:
 
 - ``perf_counter`` (monotonic) for everything measured on the reader alone: connect (request
-  start to response head), TTFE (request start to the first dispatched event), gaps (between
-  consecutive events of the stream, across a reconnect too: the consumer waited that long);
+  start to response head), TLS (TCP connect end to handshake end, ``https://`` only), TTFE
+  (request start to the first dispatched event), gaps (between consecutive events of the
+  stream, across a reconnect too: the consumer waited that long);
 - ``time.time()`` for what compares with a server stamp: delivery latency (dispatch minus the
   payload's ``sent``) and lateness (dispatch minus its ``intended``).
 
@@ -33,6 +34,7 @@ from harness.connection import (
     Reconnect,
     Request,
     SourceMachine,
+    SSEConnectionError,
     SSEError,
     SSELimitError,
     SSEStatusError,
@@ -41,7 +43,13 @@ from harness.connection import (
 from harness.load.integrity import Sequence as IdSequence
 from harness.load.metrics import Metrics
 from harness.load.stamps import STAMPERS, StamperFactory
-from harness.load.transport import HTTPParseError, StreamConnection, Target
+from harness.load.transport import (
+    Endpoint,
+    HTTPParseError,
+    StreamConnection,
+    TLSHandshakeError,
+    tls_context,
+)
 from harness.stream import Event
 
 __all__ = [
@@ -87,9 +95,13 @@ class StreamSpec:
     #: Data of the event that says the stream is complete (``[DONE]`` for chat completions).
     done_data: str | None = None
     stamps: StamperFactory = field(default=STAMPERS["json"])
+    #: CA certificates (PEM) that ``https://`` servers must chain to (None: the system's).
+    cafile: str | None = None
+    #: Accept any certificate over ``https://`` (still TLS; nothing verified).
+    insecure: bool = False
 
     def __post_init__(self) -> None:
-        Target(self.url)  # an unusable URL fails here, once, not in every stream
+        Endpoint(self.url)  # an unusable URL fails here, once, not in every stream
         if self.max_events < 0 or self.max_seconds <= 0 or self.timeout_s <= 0:
             raise ValueError("max_events must be >= 0, max_seconds and timeout_s > 0")
 
@@ -143,7 +155,7 @@ class _Reader:
             reconnect=spec.reconnect,
             max_reconnects=spec.max_reconnects,
             default_retry_ms=round(spec.reconnect_delay_s * 1000),
-            schemes=("http",),
+            schemes=("http", "https"),
         )
         self.stamps = spec.stamps()
         self.ids = IdSequence()
@@ -163,19 +175,28 @@ class _Reader:
         """Send the machine's request (C-R4 on a reconnect) and follow its redirects (C-R5)."""
         machine = self.machine
         request = machine.connect()
+        spec = self.spec
         begun = time.perf_counter()
         while True:
+            endpoint = Endpoint(request.url)
             try:
                 connection = StreamConnection(
-                    Target(request.url),
+                    endpoint,
                     method=request.method,
                     headers=request.headers,
                     body=request.body,
-                    timeout_s=min(self.spec.timeout_s, max(self.deadline - begun, 0.001)),
+                    timeout_s=min(spec.timeout_s, max(self.deadline - begun, 0.001)),
+                    context=tls_context(spec.cafile, spec.insecure) if endpoint.tls else None,
                 )
+            except TLSHandshakeError as exc:
+                # Not a network error to retry: the next handshake would fail the same way.
+                self._connected(time.perf_counter() - begun, exc)
+                return machine.fail(SSEConnectionError(str(exc)), exc)
             except (OSError, HTTPParseError) as exc:
                 self._connected(time.perf_counter() - begun, exc)
                 raise
+            if connection.tls_s is not None:
+                self.metrics.histograms["tls"].record(connection.tls_s)
             decision = machine.response(
                 connection.status,
                 connection.header("content-type"),

@@ -9,38 +9,70 @@ HTTP framing (status line, headers, chunked transfer coding) is decoded by geven
 llhttp-based ``HTTPResponse`` (the parser Locust's FastHttpUser uses), fed from our own socket so
 that nothing buffers between the socket and the event-stream parser. Event-stream parsing is not
 done here: the body goes to :class:`harness.stream.Parser`.
+
+TLS (``https://``) wraps the same socket with gevent's ``SSLContext``, whose sockets yield to the
+hub like the plain ones (the standard library's would block the whole process while a handshake
+or a read waits). It offers ALPN ``http/1.1`` only: HTTP/1.1 framing is all this reader decodes.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import ssl
 import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import gevent.socket
+import gevent.ssl
 from geventhttpclient.response import HTTPParseError, HTTPResponse
 
 from harness import __version__
 
-__all__ = ["HTTPParseError", "StreamConnection", "Target"]
+__all__ = ["Endpoint", "HTTPParseError", "StreamConnection", "TLSHandshakeError", "tls_context"]
 
 _RECV = 65_536
 #: Bound on the status line plus headers of a response.
 MAX_HEAD_BYTES = 64 * 1024
 
 
-class Target:
-    """A parsed ``http://`` URL: where to connect and what to put in the request line."""
+class TLSHandshakeError(OSError):
+    """The TLS handshake failed (a certificate that does not verify, a server that does not speak
+    TLS): retrying would meet the same answer, so the reader fails the stream rather than
+    reconnecting. The message is one line naming the endpoint and the cause."""
 
-    __slots__ = ("family", "host", "netloc", "port", "target")
+
+@functools.cache
+def tls_context(cafile: str | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """The client TLS settings, made once per process and option pair: loading CA certificates
+    costs milliseconds, far more than a connection should. ``cafile`` replaces the system CAs
+    (as ``ssl.create_default_context(cafile=...)`` does); ``insecure`` verifies nothing."""
+    context: ssl.SSLContext = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cafile:
+        context.load_verify_locations(cafile=cafile)
+    else:
+        context.load_default_certs()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+class Endpoint:
+    """A parsed ``http://`` or ``https://`` URL: where to connect, whether over TLS, and what to
+    put in the request line."""
+
+    __slots__ = ("family", "host", "netloc", "port", "target", "tls")
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"expected an http:// URL, got {url!r} (TLS is not supported yet)")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        self.tls = parts.scheme == "https"
         self.host = parts.hostname
-        self.port = parts.port or 80
+        self.port = parts.port or (443 if self.tls else 80)
         self.netloc = parts.netloc
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         #: The address family of an IP-literal host, else None (a name, resolved per connection).
@@ -52,20 +84,38 @@ class Target:
         self.family = gevent.socket.AF_INET if version == 4 else gevent.socket.AF_INET6
 
 
-def _connect(target: Target, timeout_s: float) -> gevent.socket.socket:
+def _connect(endpoint: Endpoint, timeout_s: float) -> gevent.socket.socket:
     """A connected socket. An IP-literal host skips ``getaddrinfo``: gevent resolves in its
     thread pool, and at hundreds of connections a second the hand-offs to those threads cost
     more than the connections themselves."""
-    if target.family is None:
-        return gevent.socket.create_connection((target.host, target.port), timeout=timeout_s)
-    sock = gevent.socket.socket(target.family, gevent.socket.SOCK_STREAM)
+    if endpoint.family is None:
+        return gevent.socket.create_connection((endpoint.host, endpoint.port), timeout=timeout_s)
+    sock = gevent.socket.socket(endpoint.family, gevent.socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout_s)
-        sock.connect((target.host, target.port))
+        sock.connect((endpoint.host, endpoint.port))
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _handshake(
+    sock: gevent.socket.socket, endpoint: Endpoint, context: ssl.SSLContext
+) -> gevent.socket.socket:
+    """``sock`` wrapped in TLS, handshake done (under the socket's timeout). A TLS failure is a
+    :class:`TLSHandshakeError`; a timeout or reset stays the network error it is."""
+    try:
+        wrapped: gevent.socket.socket = context.wrap_socket(sock, server_hostname=endpoint.host)
+    except ssl.SSLCertVerificationError as exc:
+        raise TLSHandshakeError(
+            f"TLS to {endpoint.netloc}: certificate verify failed: {exc.verify_message}"
+        ) from exc
+    except ssl.SSLError as exc:
+        raise TLSHandshakeError(
+            f"TLS to {endpoint.netloc} failed: {exc.reason or exc.strerror or exc}"
+        ) from exc
+    return wrapped
 
 
 class _Response(HTTPResponse):
@@ -80,13 +130,13 @@ class _Response(HTTPResponse):
 
 
 def _request_head(
-    method: str, target: Target, headers: Sequence[tuple[str, str]], body: bytes | None
+    method: str, endpoint: Endpoint, headers: Sequence[tuple[str, str]], body: bytes | None
 ) -> bytes:
     """The request head; what an EventSource sends (Accept, Last-Event-ID) is in ``headers``,
     from :class:`harness.connection.SourceMachine`, so only transport headers are added here."""
     given = {name.lower() for name, _ in headers}
     defaults = [
-        ("Host", target.netloc),
+        ("Host", endpoint.netloc),
         ("User-Agent", f"sse-harness/{__version__}"),
     ]
     if body is not None:
@@ -95,7 +145,7 @@ def _request_head(
     for name, value in fields:
         if any(c in name + value for c in "\r\n\0") or not name:
             raise ValueError(f"header {name!r}: {value!r} holds CR, LF or NUL")
-    lines = [f"{method} {target.target} HTTP/1.1", *(f"{n}: {v}" for n, v in fields), "", ""]
+    lines = [f"{method} {endpoint.target} HTTP/1.1", *(f"{n}: {v}" for n, v in fields), "", ""]
     return "\r\n".join(lines).encode("utf-8")
 
 
@@ -103,24 +153,32 @@ class StreamConnection:
     """Connect, send the request, read the response head; then :meth:`read` the body.
 
     Construction blocks (cooperatively) until the response headers are in, or raises ``OSError``
-    (refused, reset, timed out) or ``HTTPParseError`` (not HTTP, closed early). ``headers_at`` is
-    the ``perf_counter`` time the head was complete.
+    (refused, reset, timed out; :class:`TLSHandshakeError`, a subclass, for a failed handshake)
+    or ``HTTPParseError`` (not HTTP, closed early). ``headers_at`` is the ``perf_counter`` time the
+    head was complete; ``tls_s`` how long the TLS handshake took (None without TLS).
+    ``context`` is the TLS settings of an ``https://`` endpoint (default: :func:`tls_context`).
     """
 
     def __init__(
         self,
-        target: Target,
+        endpoint: Endpoint,
         *,
         method: str = "GET",
         headers: Sequence[tuple[str, str]] = (),
         body: bytes | None = None,
         timeout_s: float,
+        context: ssl.SSLContext | None = None,
     ) -> None:
-        head = _request_head(method, target, headers, body)
+        head = _request_head(method, endpoint, headers, body)
         self._response = _Response(method)
-        self._sock = _connect(target, timeout_s)
+        self._sock = _connect(endpoint, timeout_s)
+        self.tls_s: float | None = None
+        connected = time.perf_counter()
         try:
             self._sock.setsockopt(gevent.socket.IPPROTO_TCP, gevent.socket.TCP_NODELAY, 1)
+            if endpoint.tls:
+                self._sock = _handshake(self._sock, endpoint, context or tls_context())
+                self.tls_s = time.perf_counter() - connected
             self._sock.sendall(head + body if body else head)
             received = 0
             while not self._response.headers_complete:
@@ -164,7 +222,7 @@ class StreamConnection:
         sock.settimeout(0.0)
         try:
             data = sock.recv(_RECV)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError):  # SSLWantReadError: TLS's "nothing yet"
             self.waited = True
             sock.settimeout(timeout_s)
             data = sock.recv(_RECV)
