@@ -9,8 +9,7 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
-__all__ = ["Level", "Outcome", "escape_bytes",
-    "escape_text", "grade"]
+__all__ = ["Level", "Outcome", "escape_bytes", "escape_text", "grade"]
 
 
 class Outcome(StrEnum):

@@ -38,7 +38,5 @@ def test_the_core_loads_only_the_standard_library() -> None:
 
 
 def test_help_loads_no_instrument() -> None:
-    loaded = _loaded_after(
-        "from harness.cli import build_parser\nbuild_parser().format_help()"
-    )
+    loaded = _loaded_after("from harness.cli import build_parser\nbuild_parser().format_help()")
     assert not loaded & set(HEAVY), loaded & set(HEAVY)

@@ -14,7 +14,16 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.stream import MAX_RETRY_MS, Event, Parser, StreamLimitError, _split_lines, encode
+from harness.stream import (
+    DEFAULT_MAX_EVENT,
+    DEFAULT_MAX_LINE,
+    MAX_RETRY_MS,
+    Event,
+    Parser,
+    StreamLimitError,
+    _split_lines,
+    encode,
+)
 
 PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, derandomize=True)
 
@@ -178,3 +187,86 @@ def test_data_line_shortcut_matches_the_spec_oracle(pieces: list[bytes]) -> None
     """`data: ` lines skip partition; any line near that prefix must still decide as the spec."""
     stream = b"".join(pieces)
     assert run([stream]) == oracle(stream)
+
+
+# -- the block fast path (Parser._blocks) against the general loop (Parser._lines) ---------------
+
+
+class GeneralParser(Parser):
+    """The general path alone: every line through the per-line loop."""
+
+    def _blocks(self, lines: list[str]) -> list[Event]:
+        return self._lines(lines)
+
+
+class BlocksParser(Parser):
+    """The block fast path on every chunk, however few its lines."""
+
+    _blocks_min_lines = 0
+
+
+pieces = st.sampled_from(["x", " ", ":", "é", "世", "data: ", "7"])
+value = st.lists(pieces, max_size=4).map("".join)
+field_line = st.tuples(st.sampled_from(["data", "event", "id", "retry", "", "Data", "x"]), value)
+odd_line = st.sampled_from([": keep-alive", "data", "data:x", "id:", "retry: 5", "event", ""])
+
+
+@st.composite
+def block_streams(draw: st.DrawFn) -> bytes:
+    """Runs of blocks of one shape (what the fast path takes), with breaks in the pattern."""
+    shape = draw(st.lists(st.sampled_from(["data", "event", "id"]), min_size=1, max_size=4))
+    lines: list[str] = []
+    for _ in range(draw(st.integers(0, 8))):
+        if draw(st.integers(0, 9)) == 0:  # a line that breaks the pattern
+            name, val = draw(field_line)
+            lines.append(draw(st.one_of(odd_line, st.just(f"{name}: {val}"))))
+        for name in shape:
+            lines.append(f"{name}: {draw(value)}")
+        lines.append("")
+    if draw(st.booleans()):  # NUL sends a chunk to the general loop (an id holding it is void)
+        lines.append("id: \x00")
+    eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    tail = draw(st.sampled_from(["", "data: open", "id: 9", "data: x\n"]))
+    return (draw(st.sampled_from(["", "\ufeff"])) + eol.join(lines) + tail).encode()
+
+
+def trace(parser: Parser, chunks: list[bytes]) -> list[object]:
+    """Everything observable after each chunk: events, state, or the limit error."""
+    seen: list[object] = []
+    for chunk in chunks:
+        try:
+            events = parser.feed(chunk)
+        except StreamLimitError as exc:
+            seen.append((exc.limit, exc.offset, exc.events))
+            return seen
+        state = (parser.last_event_id, parser.retry, parser.comments, parser.buffered)
+        seen.append((events, state))
+    parser.close()
+    seen.append((parser.last_event_id, parser.retry))
+    return seen
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.one_of(block_streams(), sse_bytes),
+    st.lists(st.integers(min_value=0), max_size=8),
+    st.sampled_from([(DEFAULT_MAX_LINE, DEFAULT_MAX_EVENT), (16, 24), (64, 8)]),
+)
+def test_block_fast_path_decides_as_the_general_loop(
+    stream: bytes, cuts: list[int], limits: tuple[int, int]
+) -> None:
+    chunks = split(stream, cuts)
+    max_line, max_event = limits
+    fast = trace(BlocksParser(max_line=max_line, max_event=max_event), chunks)
+    general = trace(GeneralParser(max_line=max_line, max_event=max_event), chunks)
+    assert fast == general
+
+
+@PROPERTY_SETTINGS
+@given(block_streams(), st.lists(st.integers(min_value=0), max_size=8))
+def test_block_streams_match_the_spec_oracle(stream: bytes, cuts: list[int]) -> None:
+    chunks = split(stream, cuts)
+    parser = BlocksParser()
+    events = [event for chunk in chunks for event in parser.feed(chunk)]
+    parser.close()
+    assert (events, parser.last_event_id, parser.retry) == oracle(stream)
