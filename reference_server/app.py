@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
 from harness import __version__
 from harness.contract import STREAM_ID_HEADER, make_router
 from harness.request_guard import RequestBodyGuard, json_safe
+from reference_server.cors import FaultAwareCors
 from reference_server.endpoints import broadcast, catalogue, chat, counter, lifecycle, seeds
 from reference_server.runtime import Runtime
 from reference_server.settings import Settings
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Browsers' EventSource is cross-origin more often than not (S-19); echoing the origin also
     # serves withCredentials, which a wildcard cannot.
     app.add_middleware(
-        CORSMiddleware,
+        FaultAwareCors,
         allow_origin_regex=".*",
         allow_credentials=True,
         allow_methods=["GET", "HEAD", "POST"],

@@ -16,6 +16,7 @@ layers, in this order:
 ``capacity``  beyond a number of live streams, a request is refused by dropping the connection
 ``head``      HEAD runs the stream and is answered only when it ends (what Node does to a HEAD
               routed to a GET handler)
+``cors``      the CORS preflight does not allow ``Last-Event-ID`` (``reference_server.cors``)
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class Fault:
     #: Live streams with this fault the app holds; beyond, the connection is dropped unanswered.
     capacity: int | None = None
     hold_head: bool = False
+    #: The CORS preflight leaves ``last-event-id`` out of the allowed headers.
+    refuses_last_event_id: bool = False
 
     @property
     def level(self) -> Level:
@@ -92,6 +95,7 @@ class Fault:
             or not self.keepalive,
             "capacity": self.capacity is not None,
             "head": self.hold_head,
+            "cors": self.refuses_last_event_id,
         }
         return [layer for layer, on in flags.items() if on]
 
@@ -371,6 +375,13 @@ _ALL = (
         "HEAD runs the stream and its headers are sent only when the stream ends, as Express "
         "and Fastify on Node answer a HEAD routed to the GET handler",
         hold_head=True,
+    ),
+    Fault(
+        "cors_refuses_last_event_id",
+        "S-19",
+        "the CORS preflight does not allow the Last-Event-ID header, so a browser on another "
+        "origin cannot reconnect with it",
+        refuses_last_event_id=True,
     ),
 )
 

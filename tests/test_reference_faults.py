@@ -117,7 +117,7 @@ EVIDENCE: dict[str, Evidence] = {
     "no_accel_buffering": Evidence(lambda w: assert_("X-Accel-Buffering" not in w.headers)),
 }
 #: Faults whose evidence needs more than one response, or a HEAD; each has a test of its own.
-SEPARATE = {"leak_generator", "capacity_reset", "head_held"}
+SEPARATE = {"leak_generator", "capacity_reset", "head_held", "cors_refuses_last_event_id"}
 
 
 def assert_(condition: object) -> None:
@@ -282,3 +282,29 @@ async def test_broadcast_subscriptions_take_faults_too(reference_server_url: str
         with pytest.raises(SSEStatusError):
             async for _ in source:
                 pass
+
+
+async def test_cors_refuses_last_event_id_in_the_preflight_only(reference_server_url: str) -> None:
+    """The preflight of a faulty stream leaves Last-Event-ID out (S-19); the clean one allows it,
+    and the fault changes nothing else of the stream."""
+    preflight = {
+        "Origin": "https://app.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "last-event-id",
+    }
+    url = f"{reference_server_url}/counter?count=2&interval_ms=10"
+    allowed: dict[str, set[str]] = {}
+    async with aiohttp.ClientSession() as session:
+        for fault in ("", "cors_refuses_last_event_id"):
+            async with session.options(f"{url}&fault={fault}", headers=preflight) as answer:
+                listed = answer.headers.get("Access-Control-Allow-Headers", "")
+                allowed[fault] = {h.strip().lower() for h in listed.split(",")}
+        headers = {"X-SSE-Fault": "cors_refuses_last_event_id", **preflight}
+        async with session.options(url, headers=headers) as answer:
+            by_header = answer.headers.get("Access-Control-Allow-Headers", "").lower()
+        async with session.get(f"{url}&fault=cors_refuses_last_event_id") as stream:
+            body = await stream.read()
+    assert "last-event-id" in allowed[""]
+    assert "last-event-id" not in allowed["cors_refuses_last_event_id"]
+    assert "last-event-id" not in by_header
+    assert stream.status == 200 and body.count(b"\n\n") >= 2
