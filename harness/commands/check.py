@@ -25,7 +25,7 @@ from harness.request_args import parse_header
 if TYPE_CHECKING:
     from harness.server.check import CheckOptions, CheckResult
 
-from harness.commands.thresholds import add_thresholds_option
+from harness.commands.options import add_thresholds_option, add_tls_options
 
 __all__ = ["DEFAULT_PATH", "add_arguments", "run"]
 
@@ -64,16 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BASE_URL",
         help="where the scripting contract is mounted (default: the URL's origin; '' for none)",
     )
-    parser.add_argument(
-        "--cafile",
-        metavar="PATH",
-        help="CA bundle (PEM) that signs an https:// target's certificate (default: system CAs)",
-    )
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="accept any certificate from an https:// target (still TLS; nothing verified)",
-    )
+    add_tls_options(parser)
     protocol = parser.add_mutually_exclusive_group()
     protocol.add_argument(
         "--http1",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from harness.load.gate import GateVerdict
 
-from harness.commands.thresholds import add_thresholds_option
+from harness.commands.options import add_thresholds_option
 
 __all__ = ["add_arguments", "run"]
 

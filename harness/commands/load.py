@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from harness.commands.thresholds import add_thresholds_option
+from harness.commands.options import add_thresholds_option, add_tls_options
 
 __all__ = ["add_arguments", "run"]
 
@@ -36,17 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--processes", type=int, default=1, help="Locust processes on this machine (1)"
     )
     parser.add_argument("--report-dir", type=Path, help="default: reports/<time>/")
-    parser.add_argument(
-        "--cafile",
-        type=Path,
-        metavar="PATH",
-        help="CA bundle (PEM) that signs an https:// target's certificate (default: system CAs)",
-    )
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="accept any certificate from an https:// target (still TLS; nothing verified)",
-    )
+    add_tls_options(parser)
     add_thresholds_option(parser, "the gate")
     parser.add_argument(
         "--json",
@@ -66,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.server.target import Target
 
     if args.url:
-        cafile = str(args.cafile) if args.cafile else None
-        if problem := unreachable(Target(args.url, cafile=cafile, insecure=args.insecure)):
+        if problem := unreachable(Target(args.url, cafile=args.cafile, insecure=args.insecure)):
             print(f"sse-harness load: {problem}", file=sys.stderr)
             return 2
         return _run(args, args.url)
@@ -89,7 +78,7 @@ def _run(args: argparse.Namespace, url: str) -> int:
         processes=args.processes,
         report_dir=args.report_dir,
         thresholds=args.thresholds,
-        cafile=args.cafile,
+        cafile=Path(args.cafile) if args.cafile else None,
         insecure=args.insecure,
         locust_args=tuple(shlex.split(args.locust)),
         stdout=sys.stderr if args.json else None,
