@@ -50,7 +50,7 @@ import math
 import time
 import weakref
 from collections.abc import AsyncIterable, Callable, Mapping
-from typing import Literal
+from typing import Literal, TypeVar
 
 import anyio
 from sse_starlette import EventSourceResponse
@@ -110,10 +110,22 @@ _SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TimerSlots] = (
 
 def timer_slots() -> TimerSlots:
     """The running loop's :class:`TimerSlots` (asyncio's ``loop.time()`` is ``monotonic``)."""
+    return _of_running_loop(_SLOTS, TimerSlots)
+
+
+_Shared = TypeVar("_Shared")
+
+
+def _of_running_loop(
+    registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared],
+    make: Callable[[asyncio.AbstractEventLoop], _Shared],
+) -> _Shared:
+    """The one ``make(loop)`` of the running loop: shared by its streams, never across loops (a
+    forked worker or a test's fresh loop gets its own)."""
     loop = asyncio.get_running_loop()
-    found = _SLOTS.get(loop)
+    found = registry.get(loop)
     if found is None:
-        found = _SLOTS[loop] = TimerSlots(loop)
+        found = registry[loop] = make(loop)
     return found
 
 
@@ -233,11 +245,7 @@ _WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SendWatchdog] 
 
 
 def _watchdog() -> _SendWatchdog:
-    loop = asyncio.get_running_loop()
-    found = _WATCHDOGS.get(loop)
-    if found is None:
-        found = _WATCHDOGS[loop] = _SendWatchdog(loop)
-    return found
+    return _of_running_loop(_WATCHDOGS, _SendWatchdog)
 
 
 class GuardedEventSourceResponse(EventSourceResponse):

@@ -136,7 +136,15 @@ def serve_forever(
     """
     sock = _bind(host, port)
     url = secure_url(sock, tls)
-    config = uvicorn.Config(
+    config = _foreground_config(app, graceful_s, log_level, access_log, tls)
+    _Server(config, lambda: print(READY_PREFIX + url, flush=True)).run(sockets=[sock])
+
+
+def _foreground_config(
+    app: Any, graceful_s: float, log_level: str, access_log: bool, tls: TlsFiles | None
+) -> uvicorn.Config:
+    """The uvicorn settings of a server run in the foreground, alone or as a forked worker."""
+    return uvicorn.Config(
         app,
         log_level=log_level,
         access_log=access_log,
@@ -144,7 +152,6 @@ def serve_forever(
         ssl_certfile=None if tls is None else str(tls.cert),
         ssl_keyfile=None if tls is None else str(tls.key),
     )
-    _Server(config, lambda: print(READY_PREFIX + url, flush=True)).run(sockets=[sock])
 
 
 class ServerProcess:
@@ -251,14 +258,7 @@ def serve_workers(
             os.close(ready_read)
             code = 1
             try:
-                config = uvicorn.Config(
-                    make_app(),
-                    log_level=log_level,
-                    access_log=access_log,
-                    timeout_graceful_shutdown=max(1, round(graceful_s)),
-                    ssl_certfile=None if tls is None else str(tls.cert),
-                    ssl_keyfile=None if tls is None else str(tls.key),
-                )
+                config = _foreground_config(make_app(), graceful_s, log_level, access_log, tls)
                 _Server(config, announce).run(sockets=[sock])
                 code = 0
             finally:

@@ -18,14 +18,14 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from harness.commands.options import add_thresholds_option, add_tls_options
 from harness.request_args import parse_header
 
 if TYPE_CHECKING:
     from harness.server.check import CheckOptions, CheckResult
-
-from harness.commands.options import add_thresholds_option, add_tls_options
+    from harness.server.target import Target
 
 __all__ = ["DEFAULT_PATH", "add_arguments", "run"]
 
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
 
     load_catalog()
     try:
-        select(args.cases)
+        total = len(select(args.cases))
         body = read_body(args.body) if args.body is not None else None
     except NoCaseMatched as exc:
         return _fail(str(exc))
@@ -206,10 +206,10 @@ def run(args: argparse.Namespace) -> int:
             keepalive_bound_s=args.keepalive_bound,
             report_dir=args.report_dir,
         )
-        result = _run_with_progress(options, quiet=args.json)
+        result = _run_with_progress(options, total, quiet=args.json)
         load_code = EXIT_OK
         if args.load_users > 0 and not result.interrupted:
-            load_code = _load_probe(args, target.url, target, result)
+            load_code = _load_probe(args, target, result)
     if args.json:
         print(json.dumps(result.report, indent=2, ensure_ascii=False))
     else:
@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if not result.passed or load_code else EXIT_OK
 
 
-def _load_probe(args: argparse.Namespace, url: str, target: Any, result: CheckResult) -> int:
+def _load_probe(args: argparse.Namespace, target: Target, result: CheckResult) -> int:
     """A bounded Locust run against the same request; its report joins the same folder."""
     from harness.load.run import LoadError, LoadOptions, run_load
 
@@ -234,7 +234,7 @@ def _load_probe(args: argparse.Namespace, url: str, target: Any, result: CheckRe
     for name, value in target.headers:
         locust += ["--sse-header", f"{name}:{value}"]
     options = LoadOptions(
-        url=url,
+        url=target.url,
         users=args.load_users,
         spawn_rate=args.load_users / max(1.0, args.load_seconds / 4),  # all up in a quarter
         run_time=f"{args.load_seconds}s",
@@ -254,15 +254,13 @@ def _load_probe(args: argparse.Namespace, url: str, target: Any, result: CheckRe
         return EXIT_INTERRUPTED
 
 
-def _run_with_progress(options: CheckOptions, *, quiet: bool) -> CheckResult:
+def _run_with_progress(options: CheckOptions, total: int, *, quiet: bool) -> CheckResult:
     from dataclasses import replace
 
     from rich.progress import Progress
 
-    from harness.server.cases import select
     from harness.server.check import run_check
 
-    total = len(select(options.cases))
     with Progress(transient=True, disable=quiet or not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"checking {options.target.url}", total=total)
         return run_check(replace(options, on_result=lambda _: progress.advance(task)))

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.commands.options import add_thresholds_option
+
 if TYPE_CHECKING:
     from harness.load.gate import GateVerdict
-
-from harness.commands.options import add_thresholds_option
 
 __all__ = ["add_arguments", "run"]
 

@@ -41,7 +41,6 @@ __all__ = [
     "compare_figures",
     "evaluate",
     "load_thresholds",
-    "read_load_report",
     "read_report",
     "resolve_thresholds",
     "shipped_thresholds",
@@ -294,12 +293,4 @@ def read_report(path: Path) -> dict[str, Any]:
         return report
     if not isinstance(report, dict) or "metrics" not in report or "integrity" not in report:
         raise ValueError(f"{path} is neither a load.json report nor a benchmark record")
-    return report
-
-
-def read_load_report(path: Path) -> dict[str, Any]:
-    """A ``load.json`` (or the run folder holding one); ``ValueError`` when it is not one."""
-    report = read_report(path)
-    if report.get("kind") == "benchmark":
-        raise ValueError(f"{path} is a benchmark record, not a load.json report")
     return report

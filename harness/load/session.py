@@ -155,7 +155,6 @@ class _Reader:
             reconnect=spec.reconnect,
             max_reconnects=spec.max_reconnects,
             default_retry_ms=round(spec.reconnect_delay_s * 1000),
-            schemes=("http", "https"),
         )
         self.stamps = spec.stamps()
         self.ids = IdSequence()
