@@ -11,20 +11,21 @@ reader's, not a Python server's. Rates are events over the seconds that had even
 lateness, check ids); run 2 is the recipe below, on Locust's FastHttpUser: iterate lines, fire
 one request event per ``data:`` line. Run 1 is gated on a lenient thresholds file (any event
 passes): the figure is the rate, not a verdict. Events per CPU second (the Locust process's
-user + system time, start-up and report included) is the figure that holds on a busy machine.
+user + system time in the steady state, from 2 s after the first events to 2 s before the end:
+see ``steady.py``) is the figure that holds on a busy machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from record import Figure, record  # benchmarks/ is the script's folder, first on sys.path
+from steady import cpu_per_event, run_sampled
 
 ROOT = Path(__file__).resolve().parent.parent
 #: No gate on the benchmark's own run (an empty ``--sse-thresholds`` would look the defaults up).
@@ -56,17 +57,16 @@ class PlainSSEUser(FastHttpUser):
 '''
 
 
-def _locust(locustfile: Path, url: str, users: int, seconds: int, *extra: str) -> str:
-    command = [
+def _command(locustfile: Path, url: str, users: int, seconds: int, *extra: str) -> list[str]:
+    return [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
         "--host", url, "-u", str(users), "-r", str(users), "-t", f"{seconds}s", *extra,
     ]  # fmt: skip
+
+
+def _locust(locustfile: Path, url: str, users: int, seconds: int, *extra: str) -> str:
+    command = _command(locustfile, url, users, seconds, *extra)
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -85,17 +85,18 @@ def main() -> int:
         url = emitter.stdout.readline().strip().rstrip("/")
         thresholds = work / "lenient.toml"
         thresholds.write_text(LENIENT)
-        cpu_before = _children_cpu_s()
-        _locust(
-            ROOT / "locustfiles" / "stream.py", url, args.users, args.seconds,
-            "--sse-path", "/", "--sse-max-events", "0", "--sse-max-seconds", "3600",
-            "--sse-report-dir", str(work / "harness"), "--sse-thresholds", str(thresholds),
+        run = run_sampled(
+            _command(
+                ROOT / "locustfiles" / "stream.py", url, args.users, args.seconds,
+                "--sse-path", "/", "--sse-max-events", "0", "--sse-max-seconds", "3600",
+                "--sse-report-dir", str(work / "harness"), "--sse-thresholds", str(thresholds),
+            ),
+            args.seconds + 120,
         )  # fmt: skip
-        cpu_s = _children_cpu_s() - cpu_before  # the Locust run is reaped, the emitter is not
         report = json.loads((work / "harness" / "load.json").read_text())
         per_second = [n for n in report["series"]["events_per_s"] if n]
         ours = sum(per_second) / len(per_second)
-        per_cpu_s = report["integrity"]["events"] / cpu_s
+        cpu_us = cpu_per_event(run, report, skip_s=2, keep_s=args.seconds - 4)
         recipe = work / "recipe.py"
         recipe.write_text(RECIPE)
         stats = json.loads(_locust(recipe, url, args.users, args.seconds, "--json"))
@@ -110,10 +111,8 @@ def main() -> int:
         "load_throughput",
         [
             Figure("harness events/s (SSEUser)", ours, "events/s"),
-            Figure("harness events per CPU second", per_cpu_s, "events/cpu-s"),
-            Figure(
-                "harness CPU per event", cpu_s / report["integrity"]["events"] * 1e6, "µs", "lower"
-            ),
+            Figure("harness events per CPU second (steady)", 1e6 / cpu_us, "events/cpu-s"),
+            Figure("harness CPU per event (steady)", cpu_us, "µs", "lower"),
             Figure("plain recipe events/s", theirs, "events/s"),
             Figure("harness / recipe", ours / theirs, "x"),
         ],

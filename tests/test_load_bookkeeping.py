@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
+from harness.load.chat import chat_stamper
 from harness.load.histogram import HIGHEST_US, Histogram
 from harness.load.integrity import MAX_HOLES, Sequence
 from harness.load.metrics import Metrics
+from harness.load.stamps import json_stamps
+from harness.stream import Event
 
 
 def _seen(*ids: str) -> Sequence:
@@ -119,3 +123,28 @@ def test_drained_deltas_absorb_to_the_sum_of_processes() -> None:
     assert master.histograms["latency"].count == 30
     assert master.events_per_s[1000] == 30
     assert master.peak == 3  # the two processes' open streams, summed per second
+
+
+def test_json_stamps_take_numbers_of_whole_json_objects_only() -> None:
+    datas = [
+        '{"sent": 10, "intended": 9.5}',
+        '{"sent": true, "intended": "9"}',  # not numbers
+        '{"sent": 11} {"sent": 12}',  # more after the object: not JSON
+        '{"sent": 13}\n',  # trailing whitespace is still JSON
+        '[{"sent": 14}]',  # not an object
+        '{"sent": 15',  # cut
+        '{"nested": {"sent": 16}, "intended": 17}',
+        "plain text",
+    ]
+    sents, intendeds = json_stamps([Event(data=d) for d in datas], 0.0)
+    assert (sents, intendeds) == ([10, 13], [9.5, 17])
+
+
+def test_the_chat_stamper_paces_tokens_from_the_first_chunk() -> None:
+    def chunk(content: str) -> Event:
+        return Event(data=json.dumps({"choices": [{"delta": {"content": content}}]}))
+
+    stamps = chat_stamper(tokens_per_s=10)()
+    role = Event(data='{"choices": [{"delta": {"role": "assistant"}}]}')
+    assert stamps([role, chunk("a")], 100.0) == ([], [100.1])
+    assert stamps([chunk(""), chunk("b"), Event(data="[DONE]")], 101.0) == ([], [100.2])

@@ -108,6 +108,34 @@ def test_past_the_bound_nothing_is_counted_twice(ids: list[str], max_holes: int)
     assert len(ids) == got.unsequenced + got.duplicated + got.covered - got.lost
 
 
+#: Runs of consecutive ids (what the batch fast path takes), mixed with anything ``_IDS`` holds.
+_RUNS = st.lists(
+    st.one_of(
+        st.tuples(st.integers(0, 60), st.integers(1, 12)).map(
+            lambda run: [str(n) for n in range(run[0], run[0] + run[1])]
+        ),
+        st.tuples(st.integers(10**18 - 8, 10**18 - 1), st.integers(1, 12)).map(
+            lambda run: [str(n) for n in range(run[0], run[0] + run[1])]  # across 19 digits
+        ),
+        _IDS,
+    ),
+    max_size=12,
+).map(lambda runs: [event_id for run in runs for event_id in run])
+
+
+@settings(max_examples=400, deadline=None)
+@given(_RUNS, st.data())
+def test_batches_count_as_one_by_one(ids: list[str], data: st.DataObject) -> None:
+    """``see_many`` over any split of the ids into reads counts exactly as ``see`` id by id."""
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(ids)), max_size=10)))
+    batched = Sequence()
+    for start, end in zip([0, *cuts], [*cuts, len(ids)], strict=True):
+        if end > start:
+            batched.see_many(ids[start:end])
+    assert _counts(batched) == _counts(_seen(ids))
+    assert (batched._lo, batched._hi) == (_seen(ids)._lo, _seen(ids)._hi)
+
+
 def test_a_late_id_below_the_forgotten_holes_is_neither_lost_twice_nor_a_duplicate() -> None:
     sequence = _seen(["0", "2", "4", "6"], max_holes=2)  # 3 holes: the oldest, 1, is forgotten
     assert sequence.lost == 3

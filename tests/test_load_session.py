@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import gevent
+import gevent.event
 import pytest
 
 from harness.connection import (
@@ -21,8 +23,10 @@ from harness.connection import (
 )
 from harness.load.calibration import Calibration
 from harness.load.chat import TokenMeter, chat_stamper
+from harness.load.emitter import Emitter
 from harness.load.metrics import Metrics
 from harness.load.session import StreamResult, StreamSpec, run_stream
+from harness.stream import Event
 from reference_server.launch import free_port
 
 pytestmark = pytest.mark.timeout(30)
@@ -249,3 +253,57 @@ def test_calibration_measures_a_small_known_latency() -> None:
     assert 10 <= histogram.count <= 101  # bounded by the run's length; fewer on a busy machine
     # Latency, not the 5 ms cadence and not a clock mix-up (which would read seconds or years).
     assert histogram.summary()["p99"] < 500
+
+
+@contextmanager
+def _emitting(interval_s: float, count: int = 10**9) -> Iterator[str]:
+    emitter = Emitter(interval_s=interval_s, count=count)
+    try:
+        yield emitter.start()
+    finally:
+        emitter.stop()
+
+
+def test_silence_longer_than_the_timeout_fails_the_stream() -> None:
+    # The first event comes at once, the second a minute later: the stream goes silent.
+    with _emitting(60.0) as url:
+        started = time.perf_counter()
+        result, _ = _run(url, timeout_s=0.3)
+    assert (result.end, result.events) == ("error", 1)
+    assert result.error is not None and "no bytes for 0.3 s" in result.error
+    assert 0.3 <= time.perf_counter() - started < 5
+
+
+def test_a_steady_stream_outlives_its_silence_timeout_and_ends_at_its_time_bound() -> None:
+    # Events every 50 ms: the 0.2 s silence timer must be re-armed, never fire, and the
+    # 1 s bound end the stream as a bound, not an error.
+    with _emitting(0.05) as url:
+        result, _ = _run(url, timeout_s=0.2, max_seconds=1.0)
+    assert result.end == "bound", result.error
+    assert 1.0 <= result.duration_s < 5
+    assert result.events >= 3
+
+
+def test_a_killed_stream_is_recorded_as_stopped_and_stops_reading() -> None:
+    metrics = Metrics()
+    first = gevent.event.Event()
+
+    class FirstEvent:
+        def on_event(self, event: Event, at: float) -> None:
+            first.set()
+
+        def on_end(self) -> None:
+            pass
+
+    with _emitting(0.01) as url:
+        spec = StreamSpec(url, max_seconds=10.0, timeout_s=5.0)
+        reader = gevent.spawn(run_stream, spec, metrics, observer=FirstEvent())
+        assert first.wait(5)
+        reader.kill()
+        events = metrics.counters["events"]
+        assert metrics.counters["ended_stopped"] == 1 and events >= 1
+        # The emitter keeps writing, but nothing reads the socket any more.
+        ticks = gevent.event.Event()
+        gevent.get_hub().loop.timer(0.1).start(ticks.set)
+        assert ticks.wait(5)
+    assert metrics.counters["events"] == events

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from harness.load.metrics import Metrics
-from harness.load.stamps import NO_STAMPS, Stamper, StamperFactory, Stamps
+from harness.load.stamps import Stamper, StamperFactory, Stamps
 from harness.stream import Event
 
 __all__ = ["HISTOGRAMS", "TokenMeter", "chat_content", "chat_stamper"]
@@ -54,15 +54,16 @@ def chat_stamper(tokens_per_s: float) -> StamperFactory:
         anchor: float | None = None
         token = 0
 
-        def stamps(event: Event, at: float) -> Stamps:
+        def stamps(events: list[Event], at: float) -> Stamps:
             nonlocal anchor, token
-            if anchor is None:
-                anchor = at
-                return NO_STAMPS
-            if chat_content(event) is None:
-                return NO_STAMPS
-            token += 1
-            return None, anchor + token * interval
+            intendeds: list[float] = []
+            for event in events:
+                if anchor is None:
+                    anchor = at
+                elif chat_content(event) is not None:
+                    token += 1
+                    intendeds.append(anchor + token * interval)
+            return [], intendeds
 
         return stamps
 

@@ -53,6 +53,13 @@ class Histogram:
         if len(pending) >= _BATCH:
             self.flush()
 
+    def record_many(self, seconds: list[float]) -> None:
+        """:meth:`record` each of ``seconds`` (what one read of a hot stream completes)."""
+        pending = self._pending
+        pending.extend(seconds)
+        if len(pending) >= _BATCH:
+            self.flush()
+
     def flush(self) -> None:
         """Add the values recorded since the last flush to the HDR counts, as ``record_value``
         would one by one.

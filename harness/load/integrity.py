@@ -29,6 +29,8 @@ MAX_HOLES = 10_000
 #: Longer digit strings are not sequence numbers (and ``int()`` would be slow on them); 18 digits
 #: also keep every id and its successor inside the signed 64-bit ranges arrays hold.
 _MAX_DIGITS = 18
+#: The first id that is not a sequence number (19 digits).
+_SEQUENCE_END = 10**_MAX_DIGITS
 
 
 class Sequence:
@@ -95,6 +97,21 @@ class Sequence:
                 self._forget()
         else:
             self._behind(n, expected)
+
+    def see_many(self, last_event_ids: list[str]) -> None:
+        """:meth:`see` each id in turn. The common case, the very ids expected next, is told by
+        one comparison with the ids it must be, with no Python call per id."""
+        expected, n = self._next, len(last_event_ids)
+        if (
+            expected is not None
+            and expected + n <= _SEQUENCE_END
+            and last_event_ids == list(map(str, range(expected, expected + n)))
+        ):
+            self._next = expected + n
+            return
+        see = self.see
+        for last_event_id in last_event_ids:
+            see(last_event_id)
 
     def _behind(self, n: int, expected: int) -> None:
         if n < self._first:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import gevent
+from gevent.hub import Waiter, get_hub
 
 from harness.connection import (
     Fail,
@@ -107,14 +108,18 @@ class StreamSpec:
 
 
 class StreamListener(Protocol):
-    """Told as things happen (Locust turns these into its few rows per stream)."""
+    """Told as things happen (Locust turns these into its few rows per stream).
+
+    ``first_event`` is called from an event-loop callback (see :meth:`_Reader.read`), as every
+    :class:`StreamObserver` method but ``on_end``: they must not wait (no sockets, no sleeps).
+    """
 
     def connected(self, seconds: float, error: BaseException | None) -> None: ...
     def first_event(self, seconds: float) -> None: ...
 
 
 class StreamObserver(Protocol):
-    """Sees every event of one stream (profile metrics such as tokens)."""
+    """Sees every event of one stream (profile metrics such as tokens); must not wait."""
 
     def on_event(self, event: Event, at: float) -> None: ...
     def on_end(self) -> None: ...
@@ -167,6 +172,13 @@ class _Reader:
         self.cut = False  # the last connection ended inside an event, or mid-body
         h = metrics.histograms
         self._gap, self._latency, self._lateness = h["gap"], h["latency"], h["lateness"]
+        # The connection being read, and what its event-loop callbacks share (see :meth:`read`).
+        self._connection: StreamConnection | None = None
+        self._received = 0
+        self._last_read = 0.0
+        self._waiter: Waiter[bool] = Waiter()
+        self._watcher: Any = None  # gevent's io watcher (untyped)
+        self._timer: Any = None  # gevent's timer watcher
 
     # -- one connection -------------------------------------------------------------------
 
@@ -219,51 +231,105 @@ class _Reader:
             self.listener.connected(seconds, error)
 
     def read(self, connection: StreamConnection) -> bool:
-        """Read until the body ends (True) or a bound is reached (False)."""
-        feed = self.machine.feed
-        spec, result = self.spec, self.result
-        received = 0
-        now = time.perf_counter()
+        """Read until the body ends (True) or a bound is reached (False).
+
+        The body is read in event-loop callbacks, not by this greenlet: when the socket is
+        readable, :meth:`_readable` takes what is there, parses and records it, and returns to
+        the loop. A stream costs no greenlet switch, no timeout object and no wait per read, which
+        is what lets one process hold 10,000 streams; this greenlet sleeps until the body ends, a
+        bound is reached or something fails (raised here). Silence and the time bound share one
+        timer that is re-armed only when it fires (:meth:`_check_time`).
+        """
+        self._connection = connection
+        self._received = 0
+        self._last_read = time.perf_counter()
+        self._waiter = Waiter()
+        self._watcher = get_hub().loop.io(connection.fileno(), 1)  # 1: readable
+        self._timer = None
         try:
-            while True:
-                remaining = self.deadline - now
-                if remaining <= 0:
-                    return False
-                try:
-                    pieces = connection.read(min(spec.timeout_s, remaining))
-                except TimeoutError:
-                    if time.perf_counter() >= self.deadline:
-                        return False
-                    raise
-                now = time.perf_counter()
-                wall = time.time()
-                if pieces is None:
-                    return True
-                if not connection.waited:
-                    # Bytes were waiting, so the read never passed through the gevent hub: on a
-                    # fast stream this reader would starve every other greenlet (streams, timers,
-                    # Locust's own), so it lets them run once.
-                    gevent.sleep(0)
-                for piece in pieces:
-                    received += len(piece)
-                    try:
-                        events = feed(piece)
-                    except SSELimitError as exc:
-                        if exc.events:
-                            self.dispatch(exc.events, now, wall)
-                        raise
-                    if events and self.dispatch(events, now, wall):
-                        return False
+            ended = self._take()  # what came with the head
+            if ended is not None:
+                return ended
+            self._watcher.start(self._readable)
+            self._arm(self._last_read)
+            ended = self._waiter.get()
+            assert isinstance(ended, bool)
+            return ended
         finally:
+            self._watcher.close()
+            if self._timer is not None:
+                self._timer.close()
             self.cut = self.machine.buffered > 0
-            result.bytes += received
-            self.metrics.counters["bytes"] += received
+            self.result.bytes += self._received
+            self.metrics.counters["bytes"] += self._received
+
+    def _readable(self) -> None:
+        """The socket is readable (an event-loop callback: it must not wait)."""
+        try:
+            ended = self._take()
+        except BaseException as exc:  # handed to the reading greenlet, raised there
+            self._stop()
+            self._waiter.throw(exc)
+            return
+        if ended is not None:
+            self._stop()
+            self._waiter.switch(ended)
+
+    def _take(self) -> bool | None:
+        """Parse and record what one non-blocking read brings; None while the body goes on."""
+        assert self._connection is not None
+        pieces = self._connection.read_ready()
+        now = time.perf_counter()
+        if pieces is None:
+            return True
+        if not pieces:
+            return None
+        wall = time.time()
+        self._last_read = now
+        feed = self.machine.feed
+        for piece in pieces:
+            self._received += len(piece)
+            try:
+                events = feed(piece)
+            except SSELimitError as exc:
+                if exc.events:
+                    self.dispatch(exc.events, now, wall)
+                raise
+            if events and self.dispatch(events, now, wall):
+                return False
+        return True if self._connection.complete else None
+
+    def _arm(self, now: float) -> None:
+        """Wake :meth:`_check_time` when the stream would have been silent for ``timeout_s``, or
+        at the time bound, whichever comes first."""
+        if self._timer is not None:
+            self._timer.close()
+        wake = min(self._last_read + self.spec.timeout_s, self.deadline)
+        self._timer = get_hub().loop.timer(max(wake - now, 0.0))
+        self._timer.start(self._check_time)
+
+    def _check_time(self) -> None:
+        """The timer fired: the time bound, silence, or (bytes came since it was armed) re-arm."""
+        now = time.perf_counter()
+        if now >= self.deadline:
+            self._stop()
+            self._waiter.switch(False)
+        elif now - self._last_read >= self.spec.timeout_s:
+            self._stop()
+            self._waiter.throw(TimeoutError(f"no bytes for {self.spec.timeout_s} s"))
+        else:
+            self._arm(now)
+
+    def _stop(self) -> None:
+        self._watcher.stop()
+        if self._timer is not None:
+            self._timer.stop()
 
     def dispatch(self, events: list[Event], now: float, wall: float) -> bool:
         """Record ``events`` (all completed at ``now``); True when the event bound is reached.
 
-        It runs per ``recv``, its loop per event: whatever does not depend on the event is done
-        once per call, and the histograms only append (``Histogram.record`` batches).
+        It runs per ``recv``, with no Python call per event on the common path: ids, stamps and
+        histograms each take the whole list (the histograms only append; they batch).
         """
         result, spec, metrics = self.result, self.spec, self.metrics
         if spec.max_events:
@@ -285,16 +351,13 @@ class _Reader:
         metrics.events_per_s[int(wall)] += n
         if self.resume_from is not None:
             self._resumed(events[0].last_event_id == str(self.resume_from + 1))
-        stamps, latency, lateness = self.stamps, self._latency.record, self._lateness.record
-        see = self.ids.see if spec.track_ids else None
-        for event in events:
-            if see is not None:
-                see(event.last_event_id)
-            sent, intended = stamps(event, wall)
-            if sent is not None:
-                latency(wall - sent)
-            if intended is not None:
-                lateness(wall - intended)
+        if spec.track_ids:
+            self.ids.see_many([event.last_event_id for event in events])
+        sents, intendeds = self.stamps(events, wall)
+        if sents:
+            self._latency.record_many([wall - sent for sent in sents])
+        if intendeds:
+            self._lateness.record_many([wall - intended for intended in intendeds])
         observer, done_data = self.observer, spec.done_data
         if observer is not None or done_data is not None:
             for event in events:

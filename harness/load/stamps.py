@@ -1,10 +1,12 @@
 """Send and intended stamps carried by event payloads: what delivery latency and lateness need.
 
-A *stamper* is made per stream (some keep state) and called per event with the wall-clock time
-the event was dispatched; it answers ``(sent, intended)`` Unix times, either of which may be
-None. Delivery latency is dispatch minus ``sent``; lateness is dispatch minus ``intended``. Both
-compare the server's ``time.time()`` with the reader's, so they are exact on one host and as good
-as clock synchronisation across hosts.
+A *stamper* is made per stream (some keep state) and called once per read with the events that
+read completed and the wall-clock time they were dispatched; it answers the ``sent`` and the
+``intended`` Unix times it found, each list holding only the events that carry that stamp. A
+read of a hot stream completes hundreds of events, so the stamper's loop runs without a Python
+call per event. Delivery latency is dispatch minus ``sent``; lateness is dispatch minus
+``intended``. Both compare the server's ``time.time()`` with the reader's, so they are exact on
+one host and as good as clock synchronisation across hosts.
 
 Built in:
 
@@ -23,19 +25,14 @@ from json.scanner import make_scanner
 
 from harness.stream import Event
 
-__all__ = ["NO_STAMPS", "STAMPERS", "Stamper", "StamperFactory", "Stamps", "json_stamps"]
+__all__ = ["STAMPERS", "Stamper", "StamperFactory", "Stamps", "json_stamps"]
 
-Stamps = tuple[float | None, float | None]
-#: ``(event, dispatched at, Unix s) -> (sent, intended)``.
-Stamper = Callable[[Event, float], Stamps]
+#: ``(sent times, intended times)``, Unix seconds, of the events that carry each.
+Stamps = tuple[list[float], list[float]]
+#: ``(events one read completed, dispatched at, Unix s) -> stamps``.
+Stamper = Callable[[list[Event], float], Stamps]
 #: Makes the stamper of one stream.
 StamperFactory = Callable[[], Stamper]
-
-NO_STAMPS: Stamps = (None, None)
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 #: The C scanner behind ``json.loads``, called directly: it runs for every event, and the two
@@ -46,27 +43,38 @@ _scan: Callable[[str, int], tuple[object, int]] = make_scanner(
 _WHITESPACE = " \t\n\r"
 
 
-def json_stamps(event: Event, _at: float) -> Stamps:
-    """``sent`` and ``intended`` from a JSON object payload; none for anything else."""
-    data = event.data
-    if not data.startswith("{"):
-        return NO_STAMPS
-    try:
-        payload, end = _scan(data, 0)
-    except (ValueError, StopIteration):
-        return NO_STAMPS
-    if end != len(data) and data[end:].strip(_WHITESPACE):
-        return NO_STAMPS  # more after the object: not JSON (``json.loads`` rejects it too)
-    assert isinstance(payload, dict)  # it began with "{" and scanned whole
-    return _number(payload.get("sent")), _number(payload.get("intended"))
+def json_stamps(events: list[Event], _at: float) -> Stamps:
+    """``sent`` and ``intended`` of the events whose payload is a JSON object with numeric
+    values at those keys; nothing from anything else."""
+    sents: list[float] = []
+    intendeds: list[float] = []
+    scan, whitespace = _scan, _WHITESPACE
+    for event in events:
+        data = event.data
+        if not data.startswith("{"):
+            continue
+        try:
+            payload, end = scan(data, 0)
+        except (ValueError, StopIteration):
+            continue
+        if end != len(data) and data[end:].strip(whitespace):
+            continue  # more after the object: not JSON (``json.loads`` rejects it too)
+        assert isinstance(payload, dict)  # it began with "{" and scanned whole
+        sent, intended = payload.get("sent"), payload.get("intended")
+        # ``type() is``: a JSON number is exactly an int or a float (True is not a number).
+        if type(sent) is float or type(sent) is int:
+            sents.append(sent)
+        if type(intended) is float or type(intended) is int:
+            intendeds.append(intended)
+    return sents, intendeds
 
 
 def _stateless(stamper: Stamper) -> StamperFactory:
     return lambda: stamper
 
 
-def _none(_event: Event, _at: float) -> Stamps:
-    return NO_STAMPS
+def _none(_events: list[Event], _at: float) -> Stamps:
+    return [], []
 
 
 #: Stampers by the name ``--sse-stamps`` takes.

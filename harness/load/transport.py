@@ -194,43 +194,50 @@ class StreamConnection:
             raise
         self.headers_at = time.perf_counter()
         self.status: int = self._response.status_code
-        self.waited = False
+        # From here on the body is read when the event loop says the socket is readable
+        # (:meth:`read_ready`), so the socket never waits.
+        self._sock.settimeout(0.0)
+        self._tls = endpoint.tls
 
     def header(self, name: str) -> str | None:
         value = self._response.get(name)
         return value if value is None or isinstance(value, str) else ", ".join(value)
 
-    def read(self, timeout_s: float) -> list[bytes] | None:
-        """Body bytes that arrived (first any that came with the head), or None at the body's end.
+    def fileno(self) -> int:
+        return int(self._sock.fileno())
 
-        Blocks until at least one ``recv`` returns; the list may be empty when that ``recv``
-        carried only framing (a chunk header). Raises ``TimeoutError`` after ``timeout_s`` of
-        silence and ``HTTPParseError`` when the connection closes before the body is complete
-        (a cut chunked body). ``waited`` says whether the read went through the gevent hub:
-        one that found its bytes waiting did not, and let no other greenlet run.
+    def read_ready(self) -> list[bytes] | None:
+        """Body bytes that are here now (first any that came with the head), or None at the
+        body's end. Never waits.
+
+        The list is empty when nothing was there, or when what came was only framing (a chunk
+        header, a TLS record not yet whole). Raises ``HTTPParseError`` when the connection closes
+        before the body is complete (a cut chunked body) and ``OSError`` for a reset.
         """
         response = self._response
-        self.waited = False
         if response.pieces:
             pieces, response.pieces = response.pieces, []
             return pieces
         if response.message_complete:
             return None
-        sock = self._sock
-        # First without waiting: gevent's recv would arm a timeout (a new timer) even for bytes
-        # already there, and telling the caller there was no wait spares it a yield otherwise.
-        sock.settimeout(0.0)
         try:
-            data = sock.recv(_RECV)
+            data = self._sock.recv(_RECV)
         except (BlockingIOError, ssl.SSLWantReadError):  # SSLWantReadError: TLS's "nothing yet"
-            self.waited = True
-            sock.settimeout(timeout_s)
-            data = sock.recv(_RECV)
+            return []
         response.feed(data)  # b"" at EOF: ends a read-until-close body, rejects a cut one
+        if self._tls and data:
+            # Decrypted bytes OpenSSL holds are not readable on the socket: take them now.
+            while self._sock.pending():
+                response.feed(self._sock.recv(_RECV))
         pieces, response.pieces = response.pieces, []
-        if not data and not pieces:
+        if not pieces and (not data or response.message_complete):
             return None
         return pieces
+
+    @property
+    def complete(self) -> bool:
+        """The whole body was read (and handed over): no readable socket will say so."""
+        return bool(self._response.message_complete) and not self._response.pieces
 
     def close(self) -> None:
         self._sock.close()
