@@ -102,6 +102,7 @@ def main() -> int:
     print(f"streams: {json.dumps(report['streams'])}")
     print(f"events/s by second: {report['series']['events_per_s']}")
     latency, calibration = metrics["latency_ms"], metrics["calibration_ms"]
+    gc_pause = metrics.get("gc_pause_ms", {})
     record(
         "load_streams",
         [
@@ -113,6 +114,8 @@ def main() -> int:
             Figure("latency p99", latency["p99"] or 0, "ms", "lower"),
             Figure("calibration p99", calibration["p99"] or 0, "ms", "lower"),
             Figure("cpu warning", int(report["cpu_warning"]), "bool", "lower"),
+            Figure("gc pauses", gc_pause.get("count", 0), "pauses", "lower"),
+            Figure("gc pause max", gc_pause.get("max") or 0, "ms", "lower"),
             Figure("reader CPU per event (steady)", cpu_us, "us", "lower"),
         ],
         title=f"{args.users} streams of 1 event/s from the {args.source}, "

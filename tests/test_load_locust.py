@@ -239,3 +239,42 @@ def test_workers_still_stopping_are_waited_for(long_emitter: str, tmp_path: Path
     assert report["integrity"]["events"] == sum(t["events"] for t in totals) > 0
     assert report["metrics"]["latency_ms"]["count"] == sum(t["latency_count"] for t in totals)
     assert report["streams"]["ended"]["stopped"] == 4  # ended by the stop, after Locust's 0.5 s
+
+
+_GC_PROBE = """
+import argparse, gc, json
+from locust.env import Environment
+from harness.load.options import Defaults
+from harness.load.plugin import LoadRun
+
+environment = Environment(parsed_options=argparse.Namespace(sse_calibration_ms=0))
+environment.create_local_runner()
+run = LoadRun(environment, Defaults())
+before = gc.get_freeze_count(), gc.get_threshold()
+run.start()
+frozen, running = gc.get_freeze_count(), gc.get_threshold()
+for _ in range(3):
+    gc.collect(1)
+during = run.metrics.histograms["gc_pause"].count
+run.stop()
+gc.collect()
+print(json.dumps({"before": before, "frozen": frozen, "running": running, "during": during,
+                  "after": run.metrics.histograms["gc_pause"].count,
+                  "restored": [gc.get_freeze_count(), gc.get_threshold()]}))
+"""
+
+
+def test_users_run_without_full_collections_and_the_pauses_left_are_timed() -> None:
+    """Full collections paused every stream for hundreds of ms at 10,000 streams: while users
+    run, start-up objects are frozen and only the young generations are collected; each pause
+    is timed. Both end with the run. In a child: importing the plugin imports Locust, which
+    monkeypatches."""
+    done = subprocess.run(
+        [sys.executable, "-c", _GC_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    (frozen_before, thresholds), running = got["before"], got["running"]
+    assert frozen_before == 0 and got["frozen"] > 10_000
+    assert running[:2] == thresholds[:2] and running[2] >= 10**9  # gen 2: never while running
+    assert got["during"] >= 3 and got["after"] == got["during"]
+    assert got["restored"] == [0, thresholds]

@@ -4,11 +4,13 @@ right clock (the reader is gevent-based but needs no monkeypatching, so it runs 
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import gevent
 import gevent.event
@@ -27,7 +29,7 @@ from harness.load.emitter import Emitter
 from harness.load.metrics import Metrics
 from harness.load.session import StreamResult, StreamSpec, run_stream
 from harness.stream import Event
-from reference_server.launch import free_port
+from reference_server.launch import free_port, serve_subprocess
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -56,6 +58,7 @@ def test_clean_counter_is_whole_and_bounded(reference_server_url: str) -> None:
         "lateness": 20,
         "calibration": 0,
         "tls": 0,  # plain http: no handshake
+        "gc_pause": 0,  # timed by the Locust plugin only
     }
     assert metrics.counters["bytes"] == result.bytes > 0
     assert metrics.active == 0
@@ -307,3 +310,42 @@ def test_a_killed_stream_is_recorded_as_stopped_and_stops_reading() -> None:
         gevent.get_hub().loop.timer(0.1).start(ticks.set)
         assert ticks.wait(5)
     assert metrics.counters["events"] == events
+
+
+_ENDINGS: dict[str, tuple[str | None, dict[str, Any]]] = {
+    "bound": ("/counter?count=5&interval_ms=1", {"max_events": 3}),
+    "eof": ("/counter?count=3&interval_ms=1", {}),
+    "truncated": ("/counter?count=5&interval_ms=1&fault=status_500_midstream", {"max_events": 5}),
+    "status error": ("/counter?fault=status_500", {}),
+    "silence": ("/counter?count=2&interval_ms=5000", {"timeout_s": 0.05}),
+    "refused": (None, {}),
+    "refused, reconnecting": (None, {"reconnect": True, "reconnect_delay_s": 0.001}),
+}
+
+
+@pytest.fixture(scope="module")
+def server_process() -> Iterator[str]:
+    """A reference server in its own process: one in a thread here makes garbage of its own."""
+    with serve_subprocess(["--no-access-log", "--log-level", "warning"]) as server:
+        yield server.url
+
+
+@pytest.mark.parametrize("ending", list(_ENDINGS))
+def test_no_ending_leaves_a_reference_cycle(server_process: str, ending: str) -> None:
+    """What a stream leaves is freed by reference counting alone: the Locust plugin keeps the
+    collector's full passes out of a run (harness.load.plugin), so a cycle would stay until the
+    run ends. An error kept with its traceback was one (frames -> reader -> result -> error)."""
+    path, options = _ENDINGS[ending]
+    url = server_process + path if path else f"http://127.0.0.1:{free_port()}/counter"
+    spec = StreamSpec(url, **{"max_seconds": 10.0, "timeout_s": 5.0, **options})
+    metrics = Metrics()  # one per process, as in a load run (an HDR histogram is a cycle)
+    run_stream(spec, metrics)  # first-use caches (imports, the resolver) are not garbage
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            run_stream(spec, metrics)
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert found == 0

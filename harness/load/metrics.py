@@ -19,10 +19,11 @@ __all__ = ["COUNTERS", "HISTOGRAMS", "IF_USED", "Metrics"]
 
 #: The histograms every run has (``<name>_ms`` in load.json); profiles may add their own.
 #: ``tls``: TCP connect end to TLS handshake end, per ``https://`` connection.
-HISTOGRAMS = ("connect", "ttfe", "gap", "latency", "lateness", "calibration", "tls")
+#: ``gc_pause``: each pause of the load process's own garbage collector (every stream waits).
+HISTOGRAMS = ("connect", "ttfe", "gap", "latency", "lateness", "calibration", "tls", "gc_pause")
 #: Of those, the ones load.json leaves out when empty: a plain-http run has no handshake to show,
 #: and a ``tls_ms`` of zeros would read as "TLS was free".
-IF_USED = frozenset({"tls"})
+IF_USED = frozenset({"tls", "gc_pause"})
 
 #: The counters every run has. ``ended_<how>`` counters are added per stream end as well.
 COUNTERS = (

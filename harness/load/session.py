@@ -71,6 +71,8 @@ __all__ = [
 #: stopped: the load test stopped the user mid-stream.
 End = Literal["bound", "done", "eof", "truncated", "error", "stopped"]
 ENDS: tuple[End, ...] = ("bound", "done", "eof", "truncated", "error", "stopped")
+#: How far :meth:`_Reader.fail` follows an error's causes (a chain is a few long).
+_MAX_CAUSES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +445,16 @@ class _Reader:
         return end
 
     def fail(self, reason: SSEError) -> None:
+        """End in error, keeping ``reason`` and its causes without their tracebacks: a traceback
+        holds this reader's frames, which hold the result that holds the error, a reference
+        cycle that only a full collection frees (and a load run makes none: see
+        ``harness.load.plugin``)."""
+        error: BaseException | None = reason
+        for _ in range(_MAX_CAUSES):
+            if error is None:
+                break
+            error.__traceback__ = None
+            error = error.__cause__ or error.__context__
         self.result.end, self.result.error, self.result.failure = "error", str(reason), reason
 
     def finish(self, stopped: bool) -> StreamResult:
