@@ -62,6 +62,12 @@ def test_histogram_summary_is_in_ms_with_microsecond_resolution() -> None:
     assert Histogram().summary() == {"count": 0, "p50": None, "p90": None, "p99": None, "max": None}
 
 
+def test_a_repeated_out_of_range_value_is_clamped_and_counted_each_time() -> None:
+    histogram = Histogram()
+    histogram.record(-1.0, count=4)
+    assert (histogram.count, histogram.clamped, histogram.summary()["max"]) == (4, 4, 0.0)
+
+
 def test_out_of_range_values_are_clamped_and_counted() -> None:
     histogram = Histogram()
     histogram.record(-0.001)
@@ -83,7 +89,11 @@ def test_batched_recording_equals_hdrh_value_by_value() -> None:
         reference.record_value(us)
     ours.record(0.5, count=3)
     reference.record_value(500_000, 3)
-    assert ours.count == reference.get_total_count() == len(values) + 3
+    ours.record(99.0, count=0)  # nothing, not even a new maximum
+    ours.record_many([0.25, 0.75])
+    reference.record_value(250_000)
+    reference.record_value(750_000)
+    assert ours.count == reference.get_total_count() == len(values) + 5
     decoded = HdrHistogram(1, HIGHEST_US, 3)
     decoded.decode_and_add(ours.encode())
     assert list(decoded.counts) == list(reference.counts)

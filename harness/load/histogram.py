@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
@@ -45,11 +44,14 @@ class Histogram:
         self.clamped = 0
 
     def record(self, seconds: float, count: int = 1) -> None:
+        if count != 1:
+            # One value many times (the zero gaps of the events one read completed): added to
+            # its count at once, not queued ``count`` times.
+            if count > 0:
+                self._add([seconds], count)
+            return
         pending = self._pending
-        if count == 1:
-            pending.append(seconds)
-        else:
-            pending.extend(repeat(seconds, count))
+        pending.append(seconds)
         if len(pending) >= _BATCH:
             self.flush()
 
@@ -70,10 +72,14 @@ class Histogram:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        values = [int(s * 1_000_000) for s in pending]
+        self._add(pending, 1)
+
+    def _add(self, seconds: list[float], times: int) -> None:
+        """Add each of ``seconds``, ``times`` times, to the HDR counts."""
+        values = [int(s * 1_000_000) for s in seconds]
         low, high = min(values), max(values)
         if low < 0 or high > HIGHEST_US:
-            self.clamped += sum(1 for us in values if us < 0 or us > HIGHEST_US)
+            self.clamped += sum(1 for us in values if us < 0 or us > HIGHEST_US) * times
             values = [0 if us < 0 else min(us, HIGHEST_US) for us in values]
             low, high = max(low, 0), min(high, HIGHEST_US)
         hdr = self._hdr
@@ -88,8 +94,8 @@ class Histogram:
         )
         counts = hdr.counts
         for index, n in indices.items():
-            counts[index] += n
-        hdr.total_count += len(values)
+            counts[index] += n * times
+        hdr.total_count += len(values) * times
         hdr.min_value = min(hdr.min_value, low)
         hdr.max_value = max(hdr.max_value, high)
 
