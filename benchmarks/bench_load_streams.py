@@ -102,6 +102,20 @@ def main() -> int:
     print(f"streams: {json.dumps(report['streams'])}")
     print(f"events/s by second: {report['series']['events_per_s']}")
     latency, calibration = metrics["latency_ms"], metrics["calibration_ms"]
+    per_worker = report["per_worker"]
+    exactness: list[Figure] = []
+    if per_worker:  # --processes: the merged report must be the exact sum of the workers'
+        summed = sum(w["events"] for w in per_worker.values())
+        counts = {
+            name: sum(w["counts"][name] for w in per_worker.values())
+            for name in ("latency", "gap", "connect")
+        }
+        merged = {name: metrics[f"{name}_ms"]["count"] for name in counts}
+        print(f"workers: {len(per_worker)}; events merged {integrity['events']}, summed {summed}")
+        print(f"histogram counts merged {merged}, summed {counts}")
+        exactness = [
+            Figure("merged minus summed events", integrity["events"] - summed, "events", "lower")
+        ]
     gc_pause = metrics.get("gc_pause_ms", {})
     record(
         "load_streams",
@@ -117,6 +131,7 @@ def main() -> int:
             Figure("gc pauses", gc_pause.get("count", 0), "pauses", "lower"),
             Figure("gc pause max", gc_pause.get("max") or 0, "ms", "lower"),
             Figure("reader CPU per event (steady)", cpu_us, "us", "lower"),
+            *exactness,
         ],
         title=f"{args.users} streams of 1 event/s from the {args.source}, "
         f"{args.processes} Locust process(es)",
