@@ -105,3 +105,20 @@ def test_a_reset_reader_is_a_normal_end_and_the_emitter_serves_on(
 
     assert capfd.readouterr().err == ""
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_burst_of_connections_waits_in_the_backlog_not_in_resets() -> None:
+    """Readers connecting faster than the emitter accepts (10,000 of them at 1,000 a second)
+    wait in the kernel's backlog. Here nothing is accepted at all (plain sockets, so gevent's
+    hub never runs): gevent's default backlog, 128, left the 130th connect unanswered."""
+    emitter = Emitter(interval_s=1.0)
+    host, port = emitter.start().removeprefix("http://").rstrip("/").split(":")
+    held: list[socket.socket] = []
+    try:
+        for _ in range(1000):
+            held.append(socket.create_connection((host, int(port)), timeout=5))
+    finally:
+        for sock in held:
+            sock.close()
+        emitter.stop()
+    assert len(held) == 1000
