@@ -15,12 +15,13 @@ sse-starlette, raw                          rule it breaks                      
 ``\\r\\n`` separator by default             none, but it is not what we encode  ``sep="\\n"``
 ``Connection: keep-alive`` always, even     S-22 over HTTP/2                    header removed
 over a caller's own ``Connection`` header
-a ping comment every 15 s, CRLF, with a     S-16 is ADVICE; the cadence is      interval from
-timestamp in it                             ours to choose                      settings, our
+a ping comment every 15 s, CRLF, with a     S-16 is ADVICE; the cadence is      after an interval
+timestamp in it, even on a stream that      ours to choose                      of silence (from
+never falls silent                                                              settings), our
                                                                                  encoder, 0 = off
 ==========================================  ==================================  =================
 
-and three that cost CPU at thousands of streams (same test module; figures from
+and these that cost CPU at thousands of streams (same test module; figures from
 ``benchmarks/bench_reference_server.py``):
 
 ==========================================  ==========================================  =========
@@ -32,6 +33,11 @@ ping under an ``anyio.Lock``                 a shielded checkpoint per ping even
                                             nobody holds it (~9 us)                     Lock
 pings and producers sleep one timer each    one timer per stream per wait               shared
                                                                                         timer slots
+a ping every interval on a busy stream      a write per stream per interval: at 1       pings after
+                                            event/s and 15 s, one write in sixteen      silence only
+every chunk passes the send wrapper of      a coroutine call per layer per chunk        chunks to
+each middleware (five in the reference                                                  the server's
+server)                                                                                 own send
 ==========================================  ==========================================  =========
 
 So a stream handed to :class:`GuardedEventSourceResponse` is an iterable of ``bytes`` that reach
@@ -55,16 +61,19 @@ from typing import Literal, TypeVar
 import anyio
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
-from starlette.types import Message, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.stream import encode
 
 __all__ = [
     "KEEPALIVE_COMMENT",
+    "SERVER_SEND",
     "GuardedEventSourceResponse",
+    "ServerSend",
     "StreamControl",
     "StreamEnded",
     "TimerSlots",
+    "expose_server_send",
     "timer_slots",
 ]
 
@@ -73,29 +82,46 @@ KEEPALIVE_COMMENT = encode(comment="keep-alive")
 
 
 class TimerSlots:
-    """Waits that end in the same ``resolution_s`` slot share one timer.
+    """Waits that end in the same slot share one timer.
 
     Thousands of streams of one cadence otherwise arm and fire thousands of timers a second;
-    sharing a slot's timer wakes each waiter for the price of a future. A wait never ends early
-    (its slot is rounded up, and fires a millisecond late: uvloop rounds timers to milliseconds),
-    and at most ``resolution_s`` + 1 ms late, far inside the lateness a client can tell apart.
+    sharing a slot's timer wakes each waiter for the price of a future. Coarser slots wake the
+    loop less often with more streams per wake-up: at 5,000 streams of 1 event/s, 20 ms slots
+    cost a sixth less CPU per event than 5 ms ones. So a wait takes the coarsest slot (5, 10 or
+    20 ms) within ``1/LATE_SHARE`` of its length: 5 ms below 0.4 s, 20 ms from 0.8 s.
+
+    A wait never ends early (its slot is rounded up, and fires a millisecond late: uvloop rounds
+    timers to milliseconds), and at most one slot + 1 ms late, far inside the lateness a client
+    can tell apart.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, resolution_s: float = 0.005) -> None:
+    #: Slot lengths in milliseconds, coarsest first.
+    STEPS_MS = (20, 10, 5)
+    #: A wait may end up to this fraction of its length late (1/40: 25 ms on a 1 s wait).
+    LATE_SHARE = 40
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._resolution_s = resolution_s
         self._slots: dict[int, list[asyncio.Future[None]]] = {}
 
     def wait_until(self, deadline: float) -> asyncio.Future[None]:
         """A future set once ``time.monotonic()`` has reached ``deadline``."""
-        slot = math.ceil(deadline / self._resolution_s)
+        step = self._step_ms((deadline - time.monotonic()) * 1000)
+        slot = math.ceil(deadline * 1000 / step) * step  # in milliseconds
         waiters = self._slots.get(slot)
         if waiters is None:
             waiters = self._slots[slot] = []
-            self._loop.call_at(slot * self._resolution_s + 0.001, self._fire, slot)
+            self._loop.call_at(slot / 1000 + 0.001, self._fire, slot)
         future: asyncio.Future[None] = self._loop.create_future()
         waiters.append(future)
         return future
+
+    def _step_ms(self, ahead_ms: float) -> int:
+        """The coarsest of ``STEPS_MS`` within ``1/LATE_SHARE`` of the wait, else the finest."""
+        for step in self.STEPS_MS:
+            if step * self.LATE_SHARE <= ahead_ms:
+                return step
+        return self.STEPS_MS[-1]
 
     def _fire(self, slot: int) -> None:
         for future in self._slots.pop(slot):
@@ -162,24 +188,35 @@ class StreamControl:
         ``pause(0)`` still yields to the event loop, so a producer with no interval cannot starve
         other streams or the disconnect listener.
         """
+        await self.pause_until(time.monotonic() + seconds, wake)
+
+    async def pause_until(self, end: float, wake: anyio.Event | None = None) -> None:
+        """:meth:`pause` until ``time.monotonic()`` reaches ``end`` (a schedule's due time).
+
+        Written for the cost of a wait per event at thousands of streams: two clock reads and
+        two looks at ``shutdown`` when one timer slice covers the wait.
+        """
         now = time.monotonic()
-        if now >= self.deadline:
+        deadline = self.deadline
+        if now >= deadline:
             raise StreamEnded("limit")
-        end = min(now + seconds, self.deadline)
-        if seconds <= 0:
+        end = min(end, deadline)
+        if end <= now:
             await asyncio.sleep(0)  # anyio's checkpoint costs a sniffio lookup per event
+            now = time.monotonic()
         elif wake is not None:
             with anyio.move_on_after(end - now):
                 await _first_of(self.shutdown, wake)
+            now = time.monotonic()
         else:
             slots = self._slots = self._slots or timer_slots()
-            while not self.shutdown.is_set() and (left := end - time.monotonic()) > 0:
-                await slots.wait_until(
-                    end if left <= self.poll_s else time.monotonic() + self.poll_s
-                )
+            shutdown, poll_s = self.shutdown, self.poll_s
+            while now < end and not shutdown.is_set():
+                await slots.wait_until(end if end - now <= poll_s else now + poll_s)
+                now = time.monotonic()
         if self.shutdown.is_set():
             raise StreamEnded("shutdown")
-        if time.monotonic() >= self.deadline:
+        if now >= deadline:
             raise StreamEnded("limit")
 
 
@@ -211,7 +248,9 @@ class _SendWatchdog:
         self._armed = False
 
     async def send(self, send: Send, message: Message, timeout_s: float) -> None:
-        task = asyncio.current_task()
+        # Given the loop, so it does not ask for the running one: on Python 3.11 that costs a
+        # getpid() system call, per send.
+        task = asyncio.current_task(self._loop)
         assert task is not None
         self._deadlines[task] = time.monotonic() + timeout_s
         if not self._armed:
@@ -246,6 +285,48 @@ _WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SendWatchdog] 
 
 def _watchdog() -> _SendWatchdog:
     return _of_running_loop(_WATCHDOGS, _SendWatchdog)
+
+
+#: The scope key under which :func:`expose_server_send` hands streams the server's ``send``.
+SERVER_SEND = "sse_harness.server_send"
+
+
+class ServerSend:
+    """The ASGI server's own ``send``, and whether a response start has reached it.
+
+    Every layer between the server and a response (Starlette's error and exception middleware,
+    CORS, FastAPI's route) wraps ``send`` in a coroutine of its own that only looks at the
+    response start: five calls per body chunk in the reference server, per event at thousands
+    of streams. A guarded response sends its body chunks (``more_body``, never the start or the
+    last one) straight to the server when the start got there unheld: a wrapper that holds the
+    start (compression, ``head_held``) keeps every chunk on its way through the layers.
+    """
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
+def expose_server_send(app: ASGIApp) -> ASGIApp:
+    """``app`` with the server's ``send`` in every HTTP scope (:class:`ServerSend`).
+
+    Only for an app whose layers, once they let a response start through, pass its
+    ``more_body`` chunks on unchanged: the guard cannot see inside a layer that rewrites them.
+    """
+
+    async def exposed(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = scope[SERVER_SEND] = ServerSend(send)
+        await app(scope, receive, send)
+
+    return exposed
 
 
 class GuardedEventSourceResponse(EventSourceResponse):
@@ -290,18 +371,42 @@ class GuardedEventSourceResponse(EventSourceResponse):
         del self.headers["connection"]
         # Only the pings and the final chunk take it; anyio's Lock yields even when free.
         self._send_lock = asyncio.Lock()  # type: ignore[assignment]
+        self._server_send: ServerSend | None = None
+        self._chunk_send: Send | None = None  # chosen at the first chunk
+        self._watched: tuple[_SendWatchdog, float] | None = None
+        self._quiet_since = 0.0  # when the last chunk was sent (or the response began)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._quiet_since = time.monotonic()
+        self._server_send = scope.get(SERVER_SEND)
+        if self.send_timeout is not None:
+            self._watched = (_watchdog(), self.send_timeout)
+        await super().__call__(scope, receive, send)
 
     async def _send_with_timeout(self, send: Send, message: Message) -> None:
-        if self.send_timeout is None:
+        """sse-starlette's timed send: body chunks to the server's own send when they may
+        (:class:`ServerSend`, decided once, at the first), timed by the loop's watchdog."""
+        if message.get("more_body"):
+            if self._chunk_send is None:
+                server = self._server_send
+                self._chunk_send = server.send if server is not None and server.started else send
+            send = self._chunk_send
+        if self._watched is None:
             await send(message)
         else:
-            await _watchdog().send(send, message, self.send_timeout)
+            watchdog, timeout_s = self._watched
+            await watchdog.send(send, message, timeout_s)
+        self._quiet_since = time.monotonic()
 
     async def _ping(self, send: Send) -> None:
-        """sse-starlette's ping loop, on shared timer slots and with our encoder's comment."""
+        """sse-starlette's ping loop, sending only after ``ping_interval`` of silence, on shared
+        timer slots and with our encoder's comment."""
         slots = timer_slots()
         while self.active:
-            await slots.wait_until(time.monotonic() + self.ping_interval)
+            due = self._quiet_since + self.ping_interval
+            if time.monotonic() < due:
+                await slots.wait_until(due)
+                continue
             async with self._send_lock:
                 if self.active:
                     message = {"type": "http.response.body", "body": KEEPALIVE_COMMENT}

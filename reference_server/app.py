@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from harness import __version__
 from harness.contract import STREAM_ID_HEADER, make_router
 from harness.request_guard import RequestBodyGuard, json_safe
+from harness.sse_guard import expose_server_send
 from reference_server.cors import FaultAwareCors
 from reference_server.endpoints import broadcast, catalogue, chat, counter, lifecycle, seeds
 from reference_server.runtime import Runtime
@@ -32,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await state.aclose()
 
-    app = FastAPI(
+    app = _ReferenceApp(
         title="sse-harness reference server",
         version=__version__,
         lifespan=lifespan,
@@ -63,6 +65,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for family in (seeds, counter, broadcast, chat, lifecycle, catalogue):
         app.include_router(family.router)
     return app
+
+
+class _ReferenceApp(FastAPI):
+    """FastAPI whose streams send their body chunks straight to the server (``ServerSend``).
+
+    Every layer of this app lets body chunks through unchanged once the response start is out:
+    Starlette's error and exception middleware, CORS and the request guard act on the start (the
+    guard also on the last chunk, which always takes the full path).
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return expose_server_send(super().build_middleware_stack())
 
 
 async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -31,7 +31,7 @@ class Schedule:
     async def tick(self, k: int) -> float:
         """Wait until tick ``k`` is due and return its intended Unix time."""
         offset = k * self.interval_s
-        await self.control.pause(self._anchor_mono + offset - time.monotonic())
+        await self.control.pause_until(self._anchor_mono + offset)
         return self.anchor + offset
 
 

@@ -25,7 +25,7 @@ class Settings:
 
     char_interval_s: float = _knob(0.1, "delay between characters on GET / and POST /sse")
     echo_interval_s: float = _knob(1.0, "default interval of /sse, /sse2 and /sse3")
-    keepalive_s: float = _knob(15.0, "keep-alive comment interval (0 disables)")
+    keepalive_s: float = _knob(15.0, "keep-alive comment after this long silent (0 disables)")
     max_stream_s: float = _knob(3600.0, "longest any stream may run before it ends")
     max_events: int = _knob(1_000_000, "most events any one stream may send")
     send_timeout_s: float = _knob(30.0, "a client that takes longer to accept one write is dropped")

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
 from starlette.responses import Response
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.sse_guard import (
     KEEPALIVE_COMMENT,
@@ -23,6 +23,7 @@ from harness.sse_guard import (
     StreamEnded,
     TimerSlots,
     _SendWatchdog,
+    expose_server_send,
 )
 from harness.stream import encode
 from reference_server.frames import Frame
@@ -208,7 +209,7 @@ async def _accepts(_message: Message) -> None:
 
 
 async def test_timer_slots_never_wake_early_and_share_a_timer_per_slot() -> None:
-    slots = TimerSlots(asyncio.get_running_loop(), resolution_s=0.01)
+    slots = TimerSlots(asyncio.get_running_loop())
     start = time.monotonic()
     deadlines = [start + 0.002 * k for k in range(1, 30)]
     woken: list[float] = []
@@ -219,6 +220,123 @@ async def test_timer_slots_never_wake_early_and_share_a_timer_per_slot() -> None
 
     waits = [asyncio.ensure_future(wait(d)) for d in deadlines]
     await asyncio.sleep(0)
-    assert len(slots._slots) <= 7  # 29 waits over 58 ms: one timer per 10 ms slot
+    assert len(slots._slots) <= 13  # 29 waits over 58 ms: one timer per 5 ms slot
     await asyncio.gather(*waits)
     assert min(woken) >= 0
+
+
+@pytest.mark.parametrize(("ahead_s", "step_ms"), [(0.1, 5), (0.5, 10), (1.0, 20), (15.0, 20)])
+async def test_a_longer_wait_shares_a_coarser_slot(ahead_s: float, step_ms: int) -> None:
+    # Within 1/40 of the wait: a 1 s tick may end 21 ms late, a 0.1 s one 6 ms.
+    slots = TimerSlots(asyncio.get_running_loop())
+    deadline_ms = (time.monotonic() + ahead_s) * 1000
+    slots.wait_until(deadline_ms / 1000).cancel()
+    (slot,) = slots._slots
+    assert slot % step_ms == 0 and deadline_ms <= slot < deadline_ms + step_ms
+
+
+# -- pings only after silence, body chunks straight to the server ---------------------------------
+
+
+def _scope() -> Scope:
+    return {"type": "http", "method": "GET", "path": "/", "headers": []}
+
+
+async def _never_disconnects() -> Message:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+async def _silences_before_pings(response: Response) -> list[float]:
+    """Run ``response`` with a recording server; the silence before each ping it sent."""
+    stamped: list[tuple[float, bytes]] = []
+
+    async def server(message: Message) -> None:
+        stamped.append((time.monotonic(), message.get("body", b"")))
+
+    started = time.monotonic()
+    await response(_scope(), _never_disconnects, server)
+    silences, last = [], started
+    for at, body in stamped:
+        if body.startswith(b":"):
+            silences.append(at - last)
+        last = at
+    return silences
+
+
+async def _busy_then_silent(silence_s: float) -> AsyncIterator[bytes]:
+    for _ in range(20):
+        yield BLOCKS[0]
+        await anyio.sleep(0.01)  # part of the stream's content: never silent for long
+    await anyio.sleep(silence_s)
+    yield BLOCKS[1]
+
+
+async def test_sse_starlette_pings_a_busy_stream_and_the_guard_only_a_silent_one() -> None:
+    raw = EventSourceResponse(_busy_then_silent(0), ping=0.05, sep="\n")
+    assert min(await _silences_before_pings(raw)) < 0.05  # a ping right after an event
+    guarded = GuardedEventSourceResponse(_busy_then_silent(1.0), keepalive_s=0.2)
+    silences = await _silences_before_pings(guarded)
+    assert silences  # the silent second got its keep-alive...
+    assert min(silences) >= 0.2  # ...and only a silence did
+
+
+def _counting(app: ASGIApp, seen: list[str]) -> ASGIApp:
+    """A middleware that notes each message passing its ``send`` wrapper."""
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        async def note(message: Message) -> None:
+            seen.append(message["type"] + (" +" if message.get("more_body") else ""))
+            await send(message)
+
+        await app(scope, receive, note)
+
+    return counted
+
+
+def _holding_start(app: ASGIApp) -> ASGIApp:
+    """A middleware that holds the response start until the first body (as compressors do)."""
+
+    async def holding(scope: Scope, receive: Receive, send: Send) -> None:
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                held.append(message)
+                return
+            while held:
+                await send(held.pop())
+            await send(message)
+
+        await app(scope, receive, hold)
+
+    return holding
+
+
+async def _serve_once(app: ASGIApp) -> bytes:
+    body = bytearray()
+
+    async def server(message: Message) -> None:
+        body.extend(message.get("body", b""))
+
+    await app(_scope(), _never_disconnects, server)
+    return bytes(body)
+
+
+START, CHUNK, END = "http.response.start", "http.response.body +", "http.response.body"
+
+
+async def test_each_middleware_sees_every_chunk_and_the_guard_sends_them_past_it() -> None:
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        await GuardedEventSourceResponse(_chunks(), keepalive_s=0)(scope, receive, send)
+
+    seen: list[str] = []
+    assert await _serve_once(_counting(endpoint, seen)) == b"".join(BLOCKS)
+    assert seen == [START, CHUNK, CHUNK, END]  # without the guard's way past
+    seen.clear()
+    assert await _serve_once(expose_server_send(_counting(endpoint, seen))) == b"".join(BLOCKS)
+    assert seen == [START, END]  # the chunks went straight to the server
+    seen.clear()
+    held = expose_server_send(_counting(_holding_start(endpoint), seen))
+    assert await _serve_once(held) == b"".join(BLOCKS)
+    assert seen == [START, CHUNK, CHUNK, END]  # a held start keeps every chunk on its path
