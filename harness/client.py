@@ -402,12 +402,10 @@ class EventSource:
                         conn.events += n
                         if conn.first_event_at is None:
                             conn.first_event_at = now
-                        room = limit - len(event_times)
-                        if n <= room:
-                            event_times.extend([now] * n)
-                        else:
-                            event_times.extend([now] * room)
-                            trace.dropped_events += n - room
+                        # One stamp per event, as a memcpy: from a list, 40 ns per event.
+                        stamps = min(n, limit - len(event_times))
+                        event_times.extend(array("d", (now,)) * stamps)
+                        trace.dropped_events += n - stamps
                         for event in events:
                             yield event
                     if over is not None:

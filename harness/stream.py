@@ -57,6 +57,8 @@ _KNOWN_FIELDS = frozenset((b"data", b"event", b"id", b"retry"))
 # The block fast path (Parser._blocks): the field prefixes it knows, and the fewest lines that
 # make it pay (below, the general loop is cheaper than setting up the columns).
 _BLOCK_PREFIXES = ("data: ", "event: ", "id: ")
+# _split_lf: a line longer than this is cut out with memchr, not split character by character.
+_SPLIT_WINDOW = 1 << 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,10 @@ class Parser:
             chunk = self._prelude(chunk)
             if not chunk:
                 return []
-        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1  # complete lines: chunk[:end]
+        # Complete lines: chunk[:end], up to the last LF or a CR after it. Only the tail after the
+        # LF is searched for a CR: a second scan of the whole chunk would cost a long line twice.
+        end = chunk.rfind(b"\n") + 1
+        end = max(end, chunk.rfind(b"\r", end) + 1)
         pending = self._pending
         if not end:
             pending += chunk
@@ -198,9 +203,19 @@ class Parser:
             events = self._byte_lines(buf, _EOL.split(buf[:end])[:-1])
         else:
             text = (buf[:end] if end < len(buf) else buf).decode("utf-8", "replace")
-            lines = _split_lines(text) if "\r" in text else text.split("\n")
+            # CR and NUL are sought where memchr finds them: in ASCII text, else in the bytes
+            # (`in` over text beyond Latin-1 loops per character). In UTF-8 the bytes 0x0D and
+            # 0x00 are those characters and nothing else, so both searches decide alike.
+            if ("\r" in text) if text.isascii() else (buf.find(b"\r", 0, end) >= 0):
+                lines = _split_lines(text)
+            else:  # a call costs more than splitting a short text
+                lines = text.split("\n") if len(text) <= _SPLIT_WINDOW else _split_lf(text)
             lines.pop()  # the empty string after the last terminator
-            if len(lines) < self._blocks_min_lines or len(text) > self.max_event or "\x00" in text:
+            if (
+                len(lines) < self._blocks_min_lines
+                or len(text) > self.max_event
+                or buf.find(b"\x00", 0, end) >= 0
+            ):
                 events = self._lines(lines)
             else:
                 events = self._blocks(lines)
@@ -334,11 +349,11 @@ class Parser:
         Servers repeat one block shape (say ``id: ``, ``event: ``, ``data: ``, blank) event after
         event. When every field line of the first block starts with ``data: ``, ``event: `` or
         ``id: ``, and the lines that follow repeat that shape, the block's lines at one position
-        form a column (``lines[j::period]``), checked and sliced by C loops instead of a Python
-        iteration per line. Anything else (a comment, ``retry``, another shape, a field without
-        its space) ends the run, and the rest goes through :meth:`_lines`. ``feed`` only calls
-        this on text without NUL (so every ``id`` field counts) and not longer than
-        ``max_event`` (so no event can exceed it).
+        form a column (``lines[j::period]``), checked and sliced in C (:func:`_values`) instead
+        of a Python iteration per line. Anything else (a comment, ``retry``, another shape, a
+        field without its space) ends the run, and the rest goes through :meth:`_lines`.
+        ``feed`` only calls this on text without NUL (so every ``id`` field counts) and not
+        longer than ``max_event`` (so no event can exceed it).
         """
         events: list[Event] = []
         start = 0
@@ -352,22 +367,16 @@ class Parser:
         period = stop - start + 1
         count = (len(lines) - start) // period
         stop = start + count * period
-        columns = []
-        for j, line in enumerate(lines[start : start + period - 1]):
-            prefix = _prefix(line)
-            if prefix is None:
-                return self._more(events, lines[start:])
-            column = lines[start + j : stop : period]
-            if not all(map(str.startswith, column, repeat(prefix))):
-                return self._more(events, lines[start:])
-            columns.append((prefix, column))
-        if not columns or any(lines[start + period - 1 : stop : period]):
+        if period == 1 or any(lines[start + period - 1 : stop : period]):
             return self._more(events, lines[start:])
         data: list[list[str]] = []
         kinds: Iterable[str] = repeat("message", count)
         ids: Iterable[str] = repeat(self.last_event_id, count)
-        for prefix, column in columns:
-            values = list(map(str.__getitem__, column, repeat(slice(len(prefix), None))))
+        for j, line in enumerate(lines[start : start + period - 1]):
+            prefix = _prefix(line)
+            values = _values(lines[start + j : stop : period], prefix) if prefix else None
+            if values is None:
+                return self._more(events, lines[start:])
             if prefix == "data: ":
                 data.append(values)
             elif prefix == "event: ":
@@ -486,12 +495,59 @@ def _prefix(line: str) -> str | None:
     return None
 
 
+def _values(column: list[str], prefix: str) -> list[str] | None:
+    """What follows ``prefix`` on each line of ``column``, or None if a line does not start so.
+
+    Lines hold no LF, so in their LF-joined text LF + ``prefix`` occurs exactly where a line after
+    the first starts with ``prefix``: splitting there gives one piece per line if and only if they
+    all do, and the pieces are the values (the first still behind its prefix). One join and one
+    split in C: half the cost of a ``startswith`` and a slice per line.
+    """
+    values = "\n".join(column).split("\n" + prefix)
+    first = values[0]
+    if len(values) != len(column) or not first.startswith(prefix):
+        return None
+    values[0] = first[len(prefix) :]
+    return values
+
+
 def _split_lines(text: str) -> list[str]:
-    """Split on CRLF, CR and LF. Where every CR is the first half of a CRLF (sse-starlette's line
-    end), LF-only text split on LF gives the same lines, and str.split is much faster than a
-    regex; a lone CR needs the regex over the text as it came."""
-    lf = text.replace("\r\n", "\n")
-    return _EOL_TEXT.split(text) if "\r" in lf else lf.split("\n")
+    """Split on CRLF, CR and LF. Where every line ends in CRLF (sse-starlette's line end), no CR or
+    LF is left in the pieces of a split on CRLF, and they are the lines: a str.split and a join,
+    much faster than a regex. Anything else (a lone CR, or LF mixed in) takes the regex."""
+    lines = text.split("\r\n")
+    rest = "".join(lines)
+    return _EOL_TEXT.split(text) if "\r" in rest or "\n" in rest else lines
+
+
+def _split_lf(text: str, window: int = _SPLIT_WINDOW) -> list[str]:
+    """``text.split("\\n")``, fast over long lines too.
+
+    str.split compares every character, while str.find and str.rfind jump to an LF with memchr,
+    an order of magnitude faster over a long line. So the text is probed a window at a time: a
+    window with an LF moves the probe past its last LF; a window without one starts a line longer
+    than the window, which find cuts out. Only the text between such lines is split: text of short
+    lines (the common case) pays a few probes, and a 100 KB data line a memchr instead of a
+    character loop.
+    """
+    lines: list[str] = []
+    start = probe = 0  # text before start is in lines; probe is where a line starts
+    size = len(text)
+    while size - probe > window:
+        cut = text.rfind("\n", probe, probe + window)
+        if cut < 0:  # the line at probe is longer than the window
+            cut = text.find("\n", probe + window)
+            if cut < 0:
+                break
+            if probe > start:
+                lines += text[start : probe - 1].split("\n")
+            lines.append(text[probe:cut])
+            start = cut + 1
+        probe = cut + 1
+    if not start:
+        return text.split("\n")
+    lines += text[start:].split("\n")
+    return lines
 
 
 def _retry_ms(digits: str) -> int:

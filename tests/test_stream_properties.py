@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,9 @@ from harness.stream import (
     Event,
     Parser,
     StreamLimitError,
+    _split_lf,
     _split_lines,
+    _values,
     encode,
 )
 
@@ -174,11 +177,52 @@ def test_line_ending_choice_does_not_change_events(
 
 
 @PROPERTY_SETTINGS
-@given(st.lists(st.sampled_from(["\r", "\n", "\r\n", "\r\r\n", "x", "data: é", ""]), max_size=40))
-def test_crlf_shortcut_splits_like_the_regex(pieces: list[str]) -> None:
-    """The LF-only shortcut for CRLF text must give exactly the lines the general split gives."""
-    text = "".join(pieces)
+@given(
+    st.one_of(
+        st.lists(
+            st.sampled_from(["\r", "\n", "\r\n", "\r\r\n", "x", "data: é", ""]), max_size=40
+        ).map("".join),
+        # CRLF text (the shortcut's case), where a lone CR or LF may sit between CRLFs
+        st.lists(st.sampled_from(["x", "data: é", "", "\r", "\n"]), max_size=12).map("\r\n".join),
+    )
+)
+def test_crlf_shortcut_splits_like_the_regex(text: str) -> None:
+    """The CRLF shortcut must give exactly the lines the general split gives."""
     assert _split_lines(text) == re.split("\r\n|\r|\n", text)
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(st.sampled_from(["\n", "\n\n", "x", "yyyyy", "é世"]), max_size=30), st.integers(1, 9)
+)
+def test_long_line_split_is_str_split(pieces: list[str], window: int) -> None:
+    """Probing windows and cutting out long lines must give exactly str.split's lines."""
+    text = "".join(pieces)
+    assert _split_lf(text, window) == text.split("\n")
+
+
+@pytest.mark.parametrize("cut", [1, 4096, 16383, 16384, 65536, 100_000])
+def test_lines_longer_than_the_split_window_match_the_spec_oracle(cut: int) -> None:
+    lines = ["id: 1", "data: " + "y" * 40_000, "", "", "data: " + "é" * 17_000]
+    lines += ["data: " + "z" * 16_379, "", "data: short", "", "data: " + "w" * 20_000, "", ""]
+    stream = "\n".join(lines).encode()
+    chunks = [stream[i : i + cut] for i in range(0, len(stream), cut)]
+    assert run(chunks) == oracle(stream)
+    assert [len(e.data) for e in run(chunks)[0]] == [40_000, 33_380, 5, 20_000]
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(
+        st.sampled_from(["data: x", "data: ", "data:", "dat", "", "id: data: ", "é"]), min_size=1
+    )
+)
+def test_column_values_are_the_text_after_the_prefix(column: list[str]) -> None:
+    """None unless every line starts with the prefix; then what follows it on each line."""
+    expected = (
+        [line[6:] for line in column] if all(s.startswith("data: ") for s in column) else None
+    )
+    assert _values(column, "data: ") == expected
 
 
 @PROPERTY_SETTINGS
