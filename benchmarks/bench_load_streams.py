@@ -99,6 +99,8 @@ def main() -> int:
     print(f"locust exit code {run.returncode}; report {report_dir}")
     if run.returncode not in (0, 1):
         print(run.output[-3000:])
+    elif report["streams"]["errors"] and "Error report" in run.output:
+        print(run.output[run.output.index("Error report") :][:2000])
     print(f"streams: {json.dumps(report['streams'])}")
     print(f"events/s by second: {report['series']['events_per_s']}")
     latency, calibration = metrics["latency_ms"], metrics["calibration_ms"]
