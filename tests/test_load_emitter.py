@@ -3,6 +3,7 @@ stderr, nothing raised in its handler, and the next reader gets a whole stream."
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import struct
@@ -12,10 +13,13 @@ import gevent
 import gevent.event
 import gevent.socket
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from harness.load.emitter import Emitter
+from harness.load.emitter import Emitter, block
 from harness.load.metrics import Metrics
 from harness.load.session import StreamSpec, run_stream
+from harness.stream import encode
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -122,3 +126,16 @@ def test_a_burst_of_connections_waits_in_the_backlog_not_in_resets() -> None:
             sock.close()
         emitter.stop()
     assert len(held) == 1000
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+def test_the_emitters_block_is_what_the_encoder_writes(
+    seq: int, intended: float, sent: float
+) -> None:
+    payload = json.dumps({"seq": seq, "intended": intended, "sent": sent}, separators=(",", ":"))
+    assert block(seq, intended, sent).encode() == encode(data=payload, id=str(seq))
