@@ -241,6 +241,14 @@ def test_workers_still_stopping_are_waited_for(long_emitter: str, tmp_path: Path
     assert report["streams"]["ended"]["stopped"] == 4  # ended by the stop, after Locust's 0.5 s
 
 
+def _probe(code: str) -> Any:
+    """What ``code``, run in a child interpreter, printed last, as JSON."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 _GC_PROBE = """
 import argparse, gc, json
 from locust.env import Environment
@@ -256,9 +264,16 @@ frozen, running = gc.get_freeze_count(), gc.get_threshold()
 for _ in range(3):
     gc.collect(1)
 during = run.metrics.histograms["gc_pause"].count
+run.stopping()
+from harness.load import session
+halted = session._halted
+run.stop()
+run.start()
+resumed = not session._halted
 run.stop()
 gc.collect()
-print(json.dumps({"before": before, "frozen": frozen, "running": running, "during": during,
+print(json.dumps({"halted": halted, "resumed": resumed,
+                  "before": before, "frozen": frozen, "running": running, "during": during,
                   "after": run.metrics.histograms["gc_pause"].count,
                   "restored": [gc.get_freeze_count(), gc.get_threshold()]}))
 """
@@ -269,12 +284,26 @@ def test_users_run_without_full_collections_and_the_pauses_left_are_timed() -> N
     run, start-up objects are frozen and only the young generations are collected; each pause
     is timed. Both end with the run. In a child: importing the plugin imports Locust, which
     monkeypatches."""
-    done = subprocess.run(
-        [sys.executable, "-c", _GC_PROBE], capture_output=True, text=True, timeout=60, check=True
-    )
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = _probe(_GC_PROBE)
     (frozen_before, thresholds), running = got["before"], got["running"]
     assert frozen_before == 0 and got["frozen"] > 10_000
     assert running[:2] == thresholds[:2] and running[2] >= 10**9  # gen 2: never while running
     assert got["during"] >= 3 and got["after"] == got["during"]
     assert got["restored"] == [0, thresholds]
+    # Stopping halts every stream's reading (no --stop-timeout), the next start resumes it.
+    assert got["halted"] and got["resumed"]
+
+
+_SPREAD_PROBE = """
+import json
+from harness.load.user import start_spread_s
+print(json.dumps([start_spread_s(rate) for rate in (0, 0.5, 1.9, 2, 500, 500.5, 1000)]))
+"""
+
+
+def test_users_of_one_spawn_batch_start_spread_over_its_interval() -> None:
+    """Locust starts floor(rate) users at once each floor(rate)/rate s; each waits a share of
+    that interval before its first stream, so 500 streams do not connect in one instant. In a
+    child: importing harness.load.user imports Locust, which monkeypatches."""
+    spreads = _probe(_SPREAD_PROBE)
+    assert spreads == pytest.approx([0.0, 0.0, 0.0, 1.0, 1.0, 500 / 500.5, 1.0])

@@ -27,7 +27,13 @@ from harness.load.calibration import Calibration
 from harness.load.chat import TokenMeter, chat_stamper
 from harness.load.emitter import Emitter
 from harness.load.metrics import Metrics
-from harness.load.session import StreamResult, StreamSpec, run_stream
+from harness.load.session import (
+    StreamResult,
+    StreamSpec,
+    halt_reading,
+    resume_reading,
+    run_stream,
+)
 from harness.stream import Event
 from reference_server.launch import free_port, serve_subprocess
 
@@ -349,3 +355,37 @@ def test_no_ending_leaves_a_reference_cycle(server_process: str, ending: str) ->
     finally:
         gc.enable()
     assert found == 0
+
+
+def test_halted_streams_read_nothing_more_until_resumed() -> None:
+    """When a test begins to stop, streams stop reading at once (harness.load.plugin): events
+    read while Locust stops thousands of users would carry that stall as their latency."""
+    metrics = Metrics()
+    first = gevent.event.Event()
+
+    class FirstEvent:
+        def on_event(self, event: Event, at: float) -> None:
+            first.set()
+
+        def on_end(self) -> None:
+            pass
+
+    with _emitting(0.01) as url:
+        spec = StreamSpec(url, max_seconds=10.0, timeout_s=0.2)
+        reader = gevent.spawn(run_stream, spec, metrics, observer=FirstEvent())
+        try:
+            assert first.wait(5)
+            halt_reading()
+            events = metrics.counters["events"]
+            late = gevent.spawn(run_stream, spec, metrics)  # connects, then reads nothing
+            ticks = gevent.event.Event()
+            gevent.get_hub().loop.timer(0.5).start(ticks.set)  # past the silence timeout too
+            assert ticks.wait(5)
+            assert metrics.counters["events"] == events
+            assert not reader.dead and not late.dead  # waiting to be stopped, not timed out
+            gevent.killall([reader, late])
+        finally:
+            resume_reading()
+        assert metrics.counters["ended_stopped"] == 2 and metrics.counters["errors"] == 0
+        result, _ = _run(url, max_events=3)  # resumed: a new stream reads again
+    assert (result.end, result.events) == ("bound", 3)

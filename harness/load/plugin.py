@@ -37,6 +37,7 @@ from harness.load.calibration import Calibration
 from harness.load.gate import Thresholds, evaluate, resolve_thresholds
 from harness.load.metrics import Metrics
 from harness.load.options import Defaults, add_arguments
+from harness.load.session import halt_reading, resume_reading
 
 __all__ = ["LoadRun", "install", "metrics_for"]
 
@@ -115,6 +116,7 @@ class LoadRun:
             self.started = time.time()
         if self.is_master or self._sampler is not None:
             return
+        resume_reading()
         self._gc_thresholds = _collect_young_only()
         gc.callbacks.append(self._gc_pause)
         interval_ms = self.options.sse_calibration_ms
@@ -127,6 +129,13 @@ class LoadRun:
         while True:
             self.metrics.sample(time.time())
             gevent.sleep(1.0)
+
+    def stopping(self) -> None:
+        """The test begins to stop. Unless users get time to end their streams
+        (``--stop-timeout``), they are killed next, one by one: the streams stop reading now, so
+        that the stall of stopping thousands is not recorded as their latency."""
+        if not self.is_master and not self.environment.stop_timeout:
+            halt_reading()
 
     def _gc_pause(self, phase: str, _info: dict[str, int]) -> None:
         if phase == "start":
@@ -252,6 +261,7 @@ def install(defaults: Defaults) -> None:
     _listen(events.init_command_line_parser, options)
     _listen(events.init, init)
     _listen(events.test_start, lambda environment, **_kw: _runs[environment].start())
+    _listen(events.test_stopping, lambda environment, **_kw: _runs[environment].stopping())
     _listen(events.test_stop, lambda environment, **_kw: _runs[environment].stop())
     _listen(events.quitting, lambda environment, **_kw: _runs[environment].quit())
 

@@ -60,6 +60,8 @@ __all__ = [
     "StreamObserver",
     "StreamResult",
     "StreamSpec",
+    "halt_reading",
+    "resume_reading",
     "run_stream",
 ]
 
@@ -249,15 +251,18 @@ class _Reader:
         self._watcher = get_hub().loop.io(connection.fileno(), 1)  # 1: readable
         self._timer = None
         try:
-            ended = self._take()  # what came with the head
-            if ended is not None:
-                return ended
-            self._watcher.start(self._readable)
-            self._arm(self._last_read)
+            if not _halted:  # halted: read nothing more, wait to be stopped
+                ended = self._take()  # what came with the head
+                if ended is not None:
+                    return ended
+                _reading.add(self)
+                self._watcher.start(self._readable)
+                self._arm(self._last_read)
             ended = self._waiter.get()
             assert isinstance(ended, bool)
             return ended
         finally:
+            _reading.discard(self)
             self._watcher.close()
             if self._timer is not None:
                 self._timer.close()
@@ -476,6 +481,32 @@ class _Reader:
         if self.observer is not None:
             self.observer.on_end()
         return result
+
+
+#: The readers reading a body now, and whether :func:`halt_reading` was called.
+_reading: set[_Reader] = set()
+_halted = False
+
+
+def halt_reading() -> None:
+    """Stop every stream of this process from reading, at once; each waits to be stopped.
+
+    For the moment a load test begins to stop: Locust then stops its users one by one, and
+    stopping 10,000 holds the event loop long enough that every event read meanwhile would carry
+    that stall as delivery latency (the harness's own, not the server's). Until
+    :func:`resume_reading`, streams that connect read nothing either.
+    """
+    global _halted
+    _halted = True
+    for reader in list(_reading):
+        reader._stop()
+    _reading.clear()
+
+
+def resume_reading() -> None:
+    """Let streams read again (a new test in the same process)."""
+    global _halted
+    _halted = False
 
 
 def run_stream(

