@@ -293,28 +293,39 @@ def test_a_steady_stream_outlives_its_silence_timeout_and_ends_at_its_time_bound
     assert result.events >= 3
 
 
+class FirstEvent:
+    """An observer that says when its stream's first event arrived."""
+
+    def __init__(self) -> None:
+        self.seen = gevent.event.Event()
+
+    def on_event(self, event: Event, at: float) -> None:
+        self.seen.set()
+
+    def on_end(self) -> None:
+        pass
+
+
+def _let_the_loop_run(seconds: float) -> None:
+    """Give the event loop ``seconds`` (a source keeps writing; a stream that reads would
+    record it), waiting on the loop's own timer."""
+    passed = gevent.event.Event()
+    gevent.get_hub().loop.timer(seconds).start(passed.set)
+    assert passed.wait(5)
+
+
 def test_a_killed_stream_is_recorded_as_stopped_and_stops_reading() -> None:
     metrics = Metrics()
-    first = gevent.event.Event()
-
-    class FirstEvent:
-        def on_event(self, event: Event, at: float) -> None:
-            first.set()
-
-        def on_end(self) -> None:
-            pass
-
+    first = FirstEvent()
     with _emitting(0.01) as url:
         spec = StreamSpec(url, max_seconds=10.0, timeout_s=5.0)
-        reader = gevent.spawn(run_stream, spec, metrics, observer=FirstEvent())
-        assert first.wait(5)
+        reader = gevent.spawn(run_stream, spec, metrics, observer=first)
+        assert first.seen.wait(5)
         reader.kill()
         events = metrics.counters["events"]
         assert metrics.counters["ended_stopped"] == 1 and events >= 1
         # The emitter keeps writing, but nothing reads the socket any more.
-        ticks = gevent.event.Event()
-        gevent.get_hub().loop.timer(0.1).start(ticks.set)
-        assert ticks.wait(5)
+        _let_the_loop_run(0.1)
     assert metrics.counters["events"] == events
 
 
@@ -361,26 +372,16 @@ def test_halted_streams_read_nothing_more_until_resumed() -> None:
     """When a test begins to stop, streams stop reading at once (harness.load.plugin): events
     read while Locust stops thousands of users would carry that stall as their latency."""
     metrics = Metrics()
-    first = gevent.event.Event()
-
-    class FirstEvent:
-        def on_event(self, event: Event, at: float) -> None:
-            first.set()
-
-        def on_end(self) -> None:
-            pass
-
+    first = FirstEvent()
     with _emitting(0.01) as url:
         spec = StreamSpec(url, max_seconds=10.0, timeout_s=0.2)
-        reader = gevent.spawn(run_stream, spec, metrics, observer=FirstEvent())
+        reader = gevent.spawn(run_stream, spec, metrics, observer=first)
         try:
-            assert first.wait(5)
+            assert first.seen.wait(5)
             halt_reading()
             events = metrics.counters["events"]
             late = gevent.spawn(run_stream, spec, metrics)  # connects, then reads nothing
-            ticks = gevent.event.Event()
-            gevent.get_hub().loop.timer(0.5).start(ticks.set)  # past the silence timeout too
-            assert ticks.wait(5)
+            _let_the_loop_run(0.5)  # past the silence timeout too
             assert metrics.counters["events"] == events
             assert not reader.dead and not late.dead  # waiting to be stopped, not timed out
             gevent.killall([reader, late])

@@ -323,7 +323,7 @@ class _Reader:
             self._waiter.switch(False)
         elif now - self._last_read >= self.spec.timeout_s:
             self._stop()
-            self._waiter.throw(TimeoutError(f"no bytes for {self.spec.timeout_s} s"))
+            self._waiter.throw(TimeoutError())  # run() names it, as SSETimeoutError
         else:
             self._arm(now)
 
