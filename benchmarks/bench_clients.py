@@ -1,6 +1,6 @@
 """Throughput of harness.client.EventSource against peer Python SSE clients, over a workload suite.
 
-    python benchmarks/bench_clients.py [--scale 1.0] [--rounds 5] [--only NAME ...]
+    python benchmarks/bench_clients.py [--scale 1.0] [--rounds 9] [--only NAME ...]
 
 One server subprocess (its own interpreter, so it never competes for this process's GIL) serves
 pre-built bodies with chunked transfer encoding, one path per workload:
@@ -11,20 +11,29 @@ pre-built bodies with chunked transfer encoding, one path per workload:
 * ``d``: one event per HTTP chunk, each written on its own, as a flushing server sends;
 * ``e``: 100 KB data lines.
 
-Every client consumes every stream in this process; rounds interleave clients and workloads and
-the best round counts (this machine is shared: only ratios from one run mean anything). While
-timed, a client only appends the events it yields to a list; afterwards their (type, data, id)
-are hashed and compared with the hash of the expected events, so a client that drops, duplicates
-or mangles an event is NOT RANKED, with the reason. "raw aiohttp read" counts bytes only: what
-the transport gives any aiohttp-based client, the reference for ``d``. "harness parser (no I/O)"
-feeds the body from memory in 64 KiB pieces: the parser's own ceiling.
+Each measurement runs in a fresh interpreter that imports only the client it measures, reads the
+stream once to warm up, collects garbage and then times the stream once more, as pyperf runs each
+benchmark in its own worker process. In one shared interpreter, every peer's modules and the
+events the previous client kept stayed on the heap that each later client's garbage collections
+walk: a tax that depended on the order of the clients, not on their code. Rounds interleave
+clients and workloads and the best round counts. This machine is shared, and its CPU runs up to
+twice as slow for a few hundred milliseconds at a time: only ratios from one run mean anything,
+hence nine rounds by default (the whole suite takes some 12 minutes on 2 cores).
+
+While timed, a client only appends the events it yields to a list; afterwards their (type, data,
+id) are hashed and compared with the hash of the expected events, so a client that drops,
+duplicates or mangles an event is NOT RANKED, with the reason. "raw aiohttp read" counts bytes
+only: what the transport gives any aiohttp-based client, the reference for ``d``. "harness parser
+(no I/O)" feeds the body from memory in 64 KiB pieces: the parser's own ceiling.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -311,16 +320,38 @@ def verdict(client: Client, result: Events | int, body: bytes, expected: str) ->
     return f"{len(result)} events, (type, data, id) hash differs"
 
 
+def measure_alone(name: str, key: str, base: str, scale: float) -> dict[str, Any]:
+    """One timed stream in this interpreter (`--measure`): its seconds, or why it is not ranked."""
+    client = next(c for c in CLIENTS if c.name == name)
+    workload = next(w for w in WORKLOADS if w.key == key)
+    n = counts(scale)[key]
+    url = f"{base}/{key}"
+    _bodies[url] = body = workload.body(n)
+    try:
+        measure(client, url, n)  # warm-up: imports, caches, the heap grown to the stream's size
+        gc.collect()
+        elapsed, result = measure(client, url, n)
+    except Exception as exc:  # a peer that crashes is reported, not ranked
+        return {"wrong": f"error: {exc!r}"[:90]}
+    wrong = verdict(client, result, body, digest(workload.expected(n)))
+    return {"wrong": wrong} if wrong else {"elapsed": elapsed}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every workload's size")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--only", nargs="*", help="substrings of client names to run")
     ap.add_argument("--workloads", default="abcde", help="keys of the workloads to run")
     ap.add_argument("--serve", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--measure", nargs=3, metavar=("CLIENT", "KEY", "BASE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve))
+        return
+    if args.measure:
+        name, key, base = args.measure
+        print(json.dumps(measure_alone(name, key, base, args.scale)))
         return
 
     n = counts(args.scale)
@@ -333,28 +364,20 @@ def main() -> None:
     broken: dict[tuple[str, str], str] = {}
     try:
         assert server.stdout is not None
-        port = int(server.stdout.readline())
-        urls, hashes = {}, {}
-        for w in workloads:
-            urls[w.key] = url = f"http://127.0.0.1:{port}/{w.key}"
-            _bodies[url] = w.body(n[w.key])
-            hashes[w.key] = digest(w.expected(n[w.key]))
-        for round_ in range(args.rounds + 1):  # round 0 warms up (imports, caches): not counted
+        base = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        for _ in range(args.rounds):
             for w in workloads:
                 for client in clients:
                     key = (w.key, client.name)
                     if key in broken:
                         continue
-                    try:
-                        elapsed, result = measure(client, urls[w.key], n[w.key])
-                    except Exception as exc:  # a peer that crashes is reported, not ranked
-                        broken[key] = f"error: {exc!r}"[:90]
-                        continue
-                    wrong = verdict(client, result, _bodies[urls[w.key]], hashes[w.key])
-                    if wrong:
-                        broken[key] = wrong
-                    elif round_:
-                        best[key] = min(elapsed, best.get(key, float("inf")))
+                    command = [sys.executable, __file__, "--scale", str(args.scale)]
+                    command += ["--measure", client.name, w.key, base]
+                    outcome = json.loads(subprocess.check_output(command))
+                    if "elapsed" in outcome:
+                        best[key] = min(outcome["elapsed"], best.get(key, float("inf")))
+                    else:
+                        broken[key] = outcome["wrong"]
     finally:
         server.terminate()
         server.wait()
@@ -371,8 +394,8 @@ def report(
 ) -> None:
     """The workload table (events/s; NOT RANKED with the reason), then the gated figures."""
     print(
-        f"best of {args.rounds} interleaved rounds, Python {sys.version.split()[0]}, events/s;"
-        f" ratios in the same run; sizes: "
+        f"best of {args.rounds} interleaved rounds, each measurement in a fresh interpreter,"
+        f" Python {sys.version.split()[0]}, events/s; ratios in the same run; sizes: "
         + ", ".join(f"{w.key}={n[w.key]} x {len(w.block(1).encode())} B" for w in workloads)
     )
     print(f"\n{'client':31}" + "".join(f"{w.key + ' ' + w.title[:18]:>23}" for w in workloads))
