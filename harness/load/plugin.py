@@ -66,6 +66,12 @@ def _collect_young_only() -> tuple[int, int, int]:
     delivery latency. What exists at start (Locust, gevent, every import) is frozen, and while
     users run only the young generations are collected; one full pass runs when they stop.
 
+    The young generations are also collected once a second (:meth:`LoadRun._each_second`).
+    CPython starts a young pass when allocations outnumber deallocations by 700, and any
+    object freed counts, however old: while streams end and others start, the two balance and
+    the young generation grew unnoticed, in one 10,000-stream run to 248,000 objects, whose
+    collection then paused every stream for 190 ms and the next one for 210 ms.
+
     Nothing is lost: the readers make no reference cycles on any of their paths (a test holds
     that), so their objects are freed by reference counting as they end; a cycle that outlives
     two young passes (in a locustfile's own code, say) waits for the pass at the end.
@@ -123,11 +129,13 @@ class LoadRun:
         if interval_ms > 0:
             self._calibration = Calibration(interval_ms / 1000)
             self._calibration.start()
-        self._sampler = gevent.spawn(self._sample)
+        self._sampler = gevent.spawn(self._each_second)
 
-    def _sample(self) -> None:
+    def _each_second(self) -> None:
+        """Sample the series, and collect the young generations (see _collect_young_only)."""
         while True:
             self.metrics.sample(time.time())
+            gc.collect(1)
             gevent.sleep(1.0)
 
     def stopping(self) -> None:
