@@ -44,6 +44,8 @@ from typing import Any
 from record import Figure, record  # benchmarks/ is the script's folder, first on sys.path
 
 HTTP_CHUNK = 64 * 1024
+#: A measuring interpreter (warm-up and timed stream) that takes longer is not ranked.
+CHILD_TIMEOUT_S = 600
 HARNESS = "harness.client.EventSource"
 HTTPX = ("httpx-sse (async)", "httpx-sse (sync)")
 RAW = "raw aiohttp read (bytes only)"
@@ -337,6 +339,20 @@ def measure_alone(name: str, key: str, base: str, scale: float) -> dict[str, Any
     return {"wrong": wrong} if wrong else {"elapsed": elapsed}
 
 
+def measure_in_child(name: str, key: str, base: str, scale: float) -> dict[str, Any]:
+    """:func:`measure_alone` in a fresh interpreter; a child that crashes or hangs is not ranked."""
+    command = [sys.executable, __file__, "--scale", str(scale), "--measure", name, key, base]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"wrong": f"no result within {CHILD_TIMEOUT_S} s"}
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or [""])[-1]
+        return {"wrong": f"exit {done.returncode}: {last}"[:90]}
+    outcome: dict[str, Any] = json.loads(done.stdout)
+    return outcome
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every workload's size")
@@ -371,9 +387,7 @@ def main() -> None:
                     key = (w.key, client.name)
                     if key in broken:
                         continue
-                    command = [sys.executable, __file__, "--scale", str(args.scale)]
-                    command += ["--measure", client.name, w.key, base]
-                    outcome = json.loads(subprocess.check_output(command))
+                    outcome = measure_in_child(client.name, w.key, base, args.scale)
                     if "elapsed" in outcome:
                         best[key] = min(outcome["elapsed"], best.get(key, float("inf")))
                     else:
