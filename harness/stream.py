@@ -588,7 +588,37 @@ def encode(
     not a non-negative ``int`` (``True`` included). Multi-line data becomes several ``data:``
     lines, so CR and CRLF in data arrive as LF (the format has no other way to carry them); a
     value's leading space survives because one space always follows the colon.
+
+    The commonest block of a load test, an ``id`` and one line of ``data``, is written directly,
+    at a fifth of the general path's cost (:func:`_encode_lines`, which a property test holds it
+    byte-equal to): a server streaming to thousands of clients encodes one per event.
     """
+    if (
+        data
+        and id
+        and eol == "\n"
+        and event is None
+        and retry is None
+        and comment is None
+        and "\n" not in data
+        and "\r" not in data
+        and "\n" not in id
+        and "\r" not in id
+        and "\x00" not in id
+    ):
+        return f"id: {id}\ndata: {data}\n\n".encode()
+    return _encode_lines(data, event, id, retry, comment, eol)
+
+
+def _encode_lines(
+    data: str | None,
+    event: str | None,
+    id: str | None,
+    retry: int | None,
+    comment: str | None,
+    eol: str,
+) -> bytes:
+    """:func:`encode`, any block: its fields as lines, each value checked."""
     if eol not in _EOLS:
         raise ValueError(f"eol must be one of {_EOLS!r}, got {eol!r}")
     lines: list[str] = []
