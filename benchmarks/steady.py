@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,16 +42,21 @@ def _tree_cpu(process: psutil.Process) -> float:
 def run_sampled(command: list[str], timeout_s: float) -> SampledRun:
     """Run ``command`` to its end (killed after ``timeout_s``), sampling its CPU time."""
     started = time.monotonic()
-    popen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    process = psutil.Process(popen.pid)
-    samples = []
-    while popen.poll() is None and time.monotonic() - started < timeout_s:
-        with contextlib.suppress(psutil.Error):
-            samples.append((time.time(), _tree_cpu(process)))
-        time.sleep(1.0)
-    if popen.poll() is None:
-        popen.kill()
-    output = popen.communicate()[0].decode(errors="replace")
+    # Output goes to a file, not a pipe: nobody reads a pipe while the run is sampled, and a run
+    # that printed more than its buffer (Locust's error report, say) would block on it.
+    with tempfile.TemporaryFile() as out:
+        popen = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = psutil.Process(popen.pid)
+        samples = []
+        while popen.poll() is None and time.monotonic() - started < timeout_s:
+            with contextlib.suppress(psutil.Error):
+                samples.append((time.time(), _tree_cpu(process)))
+            time.sleep(1.0)
+        if popen.poll() is None:
+            popen.kill()
+        popen.wait()
+        out.seek(0)
+        output = out.read().decode(errors="replace")
     return SampledRun(popen.returncode, output, samples)
 
 
