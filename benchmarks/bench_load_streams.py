@@ -22,40 +22,25 @@ import argparse
 import contextlib
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from load_source import LENIENT, emitter
 from record import Figure, record  # benchmarks/ is the script's folder, first on sys.path
 from steady import cpu_per_event, run_sampled
 
 from reference_server.launch import serve_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
-LENIENT = "[load]\nmin_events = 1\ncpu_warning = false\n"
-
-
-@contextlib.contextmanager
-def _emitter(hold: int) -> Iterator[str]:
-    command = [sys.executable, "-m", "harness.load.emitter", "--interval-ms", "1000"]
-    popen = subprocess.Popen(
-        [*command, "--count", str(hold)], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    try:
-        assert popen.stdout is not None
-        yield popen.stdout.readline().strip().rstrip("/")
-    finally:
-        popen.terminate()
-        popen.wait(10)
 
 
 @contextlib.contextmanager
 def _source(kind: str, hold: int, run_s: int) -> Iterator[tuple[str, str]]:
     """(base URL, path) of the source."""
     if kind == "emitter":
-        with _emitter(hold) as url:
+        with emitter("--interval-ms", "1000", "--count", str(hold)) as url:
             yield url, "/"
         return
     server_args = ["--no-access-log", "--log-level", "warning", "--max-stream-s", str(run_s + 60)]

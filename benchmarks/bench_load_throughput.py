@@ -24,12 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from load_source import LENIENT, emitter
 from record import Figure, record  # benchmarks/ is the script's folder, first on sys.path
 from steady import cpu_per_event, run_sampled
 
 ROOT = Path(__file__).resolve().parent.parent
-#: No gate on the benchmark's own run (an empty ``--sse-thresholds`` would look the defaults up).
-LENIENT = "[load]\nmin_events = 1\ncpu_warning = false\n"
 EMITTER = ["--interval-ms", "0", "--batch", "200", "--count", "100000"]
 
 RECIPE = '''
@@ -75,14 +74,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-load-throughput-"))
-    emitter = subprocess.Popen(
-        [sys.executable, "-m", "harness.load.emitter", *EMITTER],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert emitter.stdout is not None
-        url = emitter.stdout.readline().strip().rstrip("/")
+    with emitter(*EMITTER) as url:
         thresholds = work / "lenient.toml"
         thresholds.write_text(LENIENT)
         run = run_sampled(
@@ -102,9 +94,6 @@ def main() -> int:
         stats = json.loads(_locust(recipe, url, args.users, args.seconds, "--json"))
         (entry,) = [e for e in stats if e["name"] == "event"]
         theirs = entry["num_requests"] / (entry["last_request_timestamp"] - entry["start_time"])
-    finally:
-        emitter.terminate()
-        emitter.wait()
     print(f"lost {report['integrity']['lost']}, cpu warning: {report['cpu_warning']}")
     print(f"latency {json.dumps(report['metrics']['latency_ms'])}")
     record(
