@@ -5,25 +5,36 @@ the fact (the same :func:`evaluate`, the same thresholds), optionally with regre
 baseline run: a percentile that grew by ``warn_pct`` or more warns, by ``fail_pct`` or more
 fails, unless it grew by less than ``min_delta_ms`` (noise on sub-millisecond figures).
 
-Which thresholds (:func:`resolve_thresholds`): the file the user names, else ``sse-harness.toml``
-in the working directory, else ``[tool.sse-harness]`` in its ``pyproject.toml``, else the shipped
-``harness/load/thresholds.toml``. The source and the values used go into every report's
-``gate.thresholds``, so a reader knows what a PASS was measured against. The TOML has a table
-``[load]`` (``[tool.sse-harness.load]`` in pyproject.toml):
+Which thresholds (:func:`resolve_thresholds`): the shipped ``harness/load/thresholds.toml``,
+with the user's file merged over it key by key. The user's file is the one named
+(``--thresholds FILE``), else ``sse-harness.toml`` in the working directory, else
+``[tool.sse-harness]`` in its ``pyproject.toml``. A user file that sets one key changes that key
+only: every other shipped check still holds, so tuning a latency never stops ``lost_events``
+from being gated. To switch a shipped check off, say so: ``lost_events = false`` (any ``[load]``
+key takes ``false``; ``min_events = false`` and ``cpu_warning = false`` too). Every report's
+``gate.thresholds`` records the user's file (``source``), every value used (``load``,
+``baseline``; a switched-off check shows ``false``) and which file set each one (``sources``),
+so a reader knows what a PASS was measured against.
+
+The TOML has a table ``[load]`` (``[tool.sse-harness.load]`` in pyproject.toml):
 
 ``<metric>_<p50|p90|p99|max>_ms``  upper bound on a latency figure, e.g. ``ttfe_p99_ms``
-    (metrics: connect, ttfe, gap, latency, lateness, calibration, tls; chat: ttft, itl, tpot)
+    (metrics: connect, ttfe, gap, latency, lateness, calibration, tls, gc_pause;
+    chat: ttft, itl, tpot)
 ``lost_events``, ``duplicated_events``, ``out_of_order_events``, ``truncated_streams``  maxima
 ``error_rate``   most failed streams (error or truncated) over streams started, 0..1
 ``min_events``   fewest events the run must have measured (a run that saw nothing never passes)
 ``cpu_warning``  true: Locust's CPU-usage warning during the run is a breach
 
-and table ``[baseline]``: ``percentile``, ``warn_pct``, ``fail_pct``, ``min_delta_ms``.
-An unknown key is a usage error: a typo must not quietly switch a check off.
+and table ``[baseline]``: ``percentile`` (p50, p90, p99 or max), ``warn_pct``, ``fail_pct``,
+``min_delta_ms`` and ``metrics`` (the metrics compared; ``[]`` compares none).
+An unknown key or a value of the wrong kind is a usage error (``ValueError`` naming the file,
+the key and what it takes): a typo must not quietly switch a check off.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import tomllib
@@ -40,6 +51,7 @@ __all__ = [
     "Thresholds",
     "compare_figures",
     "evaluate",
+    "format_figure",
     "load_thresholds",
     "read_report",
     "resolve_thresholds",
@@ -48,9 +60,14 @@ __all__ = [
 
 #: The user's own thresholds file, looked for in the working directory.
 USER_FILE = "sse-harness.toml"
+#: What ``gate.thresholds.sources`` says of a value the user's file left as shipped.
+SHIPPED = "shipped defaults"
 
-_METRICS = "|".join((*metrics.HISTOGRAMS, *chat.HISTOGRAMS))
-_PERCENTILE = re.compile(rf"^(?P<metric>{_METRICS})_(?P<stat>p50|p90|p99|max)_ms$")
+_METRIC_NAMES = (*metrics.HISTOGRAMS, *chat.HISTOGRAMS)
+_STATS = ("p50", "p90", "p99", "max")
+_PERCENTILE = re.compile(
+    rf"^(?P<metric>{'|'.join(_METRIC_NAMES)})_(?P<stat>{'|'.join(_STATS)})_ms$"
+)
 #: Count limits: threshold key -> (report section, key). Each is a maximum.
 _COUNTS = {
     "lost_events": ("integrity", "lost"),
@@ -59,13 +76,25 @@ _COUNTS = {
     "truncated_streams": ("integrity", "truncated_streams"),
     "error_rate": ("streams", "error_rate"),
 }
-_BASELINE_KEYS = {"percentile", "warn_pct", "fail_pct", "min_delta_ms", "metrics"}
+#: ``[load]`` keys that are not upper limits.
+_LOAD_SWITCHES = ("min_events", "cpu_warning")
+_LOAD_KEYS = (
+    *(f"{m}_{s}_ms" for m in _METRIC_NAMES for s in _STATS),
+    *_COUNTS,
+    *_LOAD_SWITCHES,
+)
+_BASELINE_NUMBERS = ("warn_pct", "fail_pct", "min_delta_ms")
+_BASELINE_KEYS = ("percentile", *_BASELINE_NUMBERS, "metrics")
+#: A file's tables after checking: ``{"load": {...}, "baseline": {...}}``.
+Tables = dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Thresholds:
+    #: Upper limits in force (switched-off ones are in ``switched_off``, not here).
     limits: dict[str, float] = field(default_factory=dict)
-    min_events: int = 1
+    #: None: switched off (``min_events = false``).
+    min_events: int | None = 1
     cpu_warning: bool = True
     percentile: str = "p99"
     warn_pct: float = 20.0
@@ -73,21 +102,35 @@ class Thresholds:
     min_delta_ms: float = 1.0
     #: Metrics compared with a baseline (``<name>_ms`` entries of ``metrics``).
     baseline_metrics: tuple[str, ...] = ("connect", "ttfe", "gap", "latency", "lateness")
+    #: The user's file, or the shipped one when the user has none.
     source: str = "built-in defaults"
+    #: ``[load]`` keys a file set to ``false``.
+    switched_off: tuple[str, ...] = ()
+    #: Which file set each value: table ("load", "baseline") -> key -> source.
+    origins: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        """What a report records: where the thresholds came from and every value used."""
-        return {
-            "source": self.source,
-            "load": {**self.limits, "min_events": self.min_events, "cpu_warning": self.cpu_warning},
-            "baseline": {
-                "percentile": self.percentile,
-                "warn_pct": self.warn_pct,
-                "fail_pct": self.fail_pct,
-                "min_delta_ms": self.min_delta_ms,
-                "metrics": list(self.baseline_metrics),
-            },
+        """What a report records: where the thresholds came from, every value used and which
+        file set it (``false``: a check switched off on purpose)."""
+        load: dict[str, Any] = {
+            **self.limits,
+            "min_events": False if self.min_events is None else self.min_events,
+            "cpu_warning": self.cpu_warning,
+            **dict.fromkeys(self.switched_off, False),
         }
+        baseline = {
+            "percentile": self.percentile,
+            "warn_pct": self.warn_pct,
+            "fail_pct": self.fail_pct,
+            "min_delta_ms": self.min_delta_ms,
+            "metrics": list(self.baseline_metrics),
+        }
+        tables = {"load": load, "baseline": baseline}
+        sources = {
+            table: {key: self.origins.get(table, {}).get(key, "built-in default") for key in values}
+            for table, values in tables.items()
+        }
+        return {"source": self.source, **tables, "sources": sources}
 
 
 def shipped_thresholds() -> Path:
@@ -96,10 +139,12 @@ def shipped_thresholds() -> Path:
 
 
 def resolve_thresholds(explicit: Path | None = None, cwd: Path | None = None) -> Thresholds:
-    """The thresholds a run is gated on (see the module docstring for the order).
+    """The thresholds a run is gated on: the user's file (see the module docstring for where it
+    is looked for) merged over the shipped defaults.
 
-    ``ValueError`` names what is wrong with a file that is there but unreadable: a gate that
-    cannot be read must not quietly fall back to another.
+    ``ValueError`` says ``<file>: <problem>`` for a file that is there but unreadable or wrong
+    (a named file that is not there is one too): a gate that cannot be read must not quietly
+    fall back to another.
     """
     if explicit is not None:
         return load_thresholds(explicit)
@@ -108,45 +153,114 @@ def resolve_thresholds(explicit: Path | None = None, cwd: Path | None = None) ->
         return load_thresholds(here / USER_FILE)
     pyproject = here / "pyproject.toml"
     if pyproject.is_file():
-        try:
-            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ValueError(f"cannot read {pyproject}: {exc}") from exc
+        tool = _read_toml(pyproject).get("tool", {})
         if "sse-harness" in tool:
-            return _thresholds(tool["sse-harness"], f"{pyproject} [tool.sse-harness]")
+            tables = _check_tables(tool["sse-harness"], str(pyproject), "tool.sse-harness.")
+            return _merged(tables, f"{pyproject} [tool.sse-harness]")
     shipped = shipped_thresholds()
-    return load_thresholds(shipped, source=f"shipped defaults ({shipped})")
+    return _merged({"load": {}, "baseline": {}}, f"{SHIPPED} ({shipped})")
 
 
 def load_thresholds(path: Path, source: str | None = None) -> Thresholds:
-    """Read and check a thresholds file; ``ValueError`` names what is wrong."""
+    """A thresholds file merged over the shipped defaults; ``ValueError`` names what is wrong."""
+    return _merged(_check_tables(_read_toml(path), str(path)), source or str(path))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ValueError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"cannot read thresholds {path}: {exc}") from exc
-    return _thresholds(data, source or str(path))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
 
 
-def _thresholds(data: dict[str, Any], path: str) -> Thresholds:
-    unknown_tables = set(data) - {"load", "baseline"}
-    if unknown_tables:
-        raise ValueError(f"{path}: unknown tables {sorted(unknown_tables)}")
-    load, baseline = dict(data.get("load", {})), dict(data.get("baseline", {}))
-    options: dict[str, Any] = {"source": path}
-    for key in ("min_events", "cpu_warning"):
-        if key in load:
-            options[key] = load.pop(key)
-    for key, value in load.items():
-        if not (_PERCENTILE.match(key) or key in _COUNTS):
-            raise ValueError(f"{path}: unknown threshold {key!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{path}: threshold {key} must be a number, got {value!r}")
-    unknown = set(baseline) - _BASELINE_KEYS
-    if unknown:
-        raise ValueError(f"{path}: unknown baseline keys {sorted(unknown)}")
-    if "metrics" in baseline:
-        options["baseline_metrics"] = tuple(baseline.pop("metrics"))
-    return Thresholds(limits={k: float(v) for k, v in load.items()}, **options, **baseline)
+def _merged(user: Tables, source: str) -> Thresholds:
+    """The shipped tables with ``user``'s keys over them, one key at a time."""
+    shipped = shipped_thresholds()
+    values = _check_tables(_read_toml(shipped), str(shipped))
+    origins = {table: dict.fromkeys(keys, SHIPPED) for table, keys in values.items()}
+    for table, keys in user.items():
+        values[table].update(keys)
+        origins[table].update(dict.fromkeys(keys, source))
+    load, baseline = values["load"], values["baseline"]
+    options: dict[str, Any] = {k: baseline[k] for k in _BASELINE_KEYS if k in baseline}
+    if "metrics" in options:
+        options["baseline_metrics"] = tuple(options.pop("metrics"))
+    if "min_events" in load:
+        options["min_events"] = None if load["min_events"] is False else load["min_events"]
+    if "cpu_warning" in load:
+        options["cpu_warning"] = load["cpu_warning"]
+    return Thresholds(
+        limits={k: float(v) for k, v in load.items() if k not in _LOAD_SWITCHES and v is not False},
+        switched_off=tuple(k for k, v in load.items() if v is False),
+        source=source,
+        origins=origins,
+        **options,
+    )
+
+
+def _check_tables(data: Any, path: str, prefix: str = "") -> Tables:
+    """``[load]`` and ``[baseline]`` of one file, every key and value checked."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: [{prefix.rstrip('.')}] must be a table")
+    for name, table in data.items():
+        if name not in ("load", "baseline"):
+            where = f"[{prefix}{name}]" if isinstance(table, dict) else f"key {name!r}"
+            raise ValueError(
+                f"{path}: unknown {where}; thresholds go in [{prefix}load] and [{prefix}baseline]"
+            )
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: [{prefix}{name}] must be a table")
+        check = _load_problem if name == "load" else _baseline_problem
+        for key, value in table.items():
+            problem = check(key, value)
+            if problem is not None:
+                raise ValueError(f"{path}: [{prefix}{name}] {problem}")
+    return {"load": dict(data.get("load", {})), "baseline": dict(data.get("baseline", {}))}
+
+
+def _load_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``key = value`` in ``[load]``, if anything."""
+    if key not in _LOAD_KEYS:
+        return _unknown("threshold", key, _LOAD_KEYS)
+    said = f"{key} = {json.dumps(value)}"
+    if key == "cpu_warning":
+        return None if isinstance(value, bool) else f"{said}: must be true or false"
+    if value is False:
+        return None  # the check switched off, on purpose
+    if key == "min_events":
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return None
+        return f"{said}: must be a whole number >= 0 (or false to switch the check off)"
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return f"{said}: must be a number >= 0 (or false to switch the check off)"
+    if key == "error_rate" and value > 1:
+        return f"{said}: a rate, between 0 and 1 (0.01 is 1% of streams)"
+    return None
+
+
+def _baseline_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``key = value`` in ``[baseline]``, if anything."""
+    said = f"{key} = {json.dumps(value)}"
+    if key == "percentile":
+        return None if value in _STATS else f"{said}: must be one of {', '.join(_STATS)}"
+    if key in _BASELINE_NUMBERS:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            return f"{said}: must be a number >= 0"
+        return None
+    if key == "metrics":
+        if isinstance(value, list) and all(m in _METRIC_NAMES for m in value):
+            return None
+        return f"{said}: must be a list of metric names ({', '.join(_METRIC_NAMES)})"
+    return _unknown("baseline key", key, _BASELINE_KEYS)
+
+
+def _unknown(what: str, key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown {what} {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 @dataclass(frozen=True)
@@ -169,6 +283,20 @@ class GateVerdict:
     def passed(self) -> bool:
         return not self.breaches
 
+    def headline(self) -> str:
+        """The verdict in one line, first thing a reader sees: ``gate: PASS ...`` or
+        ``gate: BREACH <checks> ...``, with the checks switched off and the thresholds' source."""
+        source = self.thresholds.get("source", "no thresholds")
+        off = [key for key, value in self.thresholds.get("load", {}).items() if value is False]
+        switched_off = f"; switched off: {', '.join(off)}" if off else ""
+        if self.passed:
+            warned = f", {_count(len(self.warnings), 'warning')}" if self.warnings else ""
+            checked = f"{_count(len(self.checks), 'check')}{warned}"
+            return f"gate: PASS ({checked}{switched_off}; thresholds: {source})"
+        names = ", ".join(f.check for f in self.breaches)
+        of = f"{len(self.breaches)} of {_count(len(self.checks), 'check')}"
+        return f"gate: BREACH {names} ({of}{switched_off}; thresholds: {source})"
+
     def as_json(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
@@ -176,6 +304,22 @@ class GateVerdict:
             "warnings": [asdict(f) for f in self.warnings],
             "thresholds": self.thresholds,
         }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def format_figure(value: float | None, unit: str = "") -> str:
+    """A figure as a message shows it: ``400 ms``, ``0.8``, ``-`` for one not measured."""
+    if value is None:
+        return "-"
+    shown = str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+    return f"{shown} {unit}" if unit else shown
+
+
+def _unit(key: str) -> str:
+    return "ms" if key.endswith("_ms") else ""
 
 
 def _limit_value(report: dict[str, Any], key: str) -> float | None:
@@ -192,7 +336,10 @@ def _limit_value(report: dict[str, Any], key: str) -> float | None:
 def evaluate(
     report: dict[str, Any], thresholds: Thresholds, baseline: dict[str, Any] | None = None
 ) -> GateVerdict:
-    """The verdict on a ``load.json`` report: thresholds, then regressions against ``baseline``."""
+    """The verdict on a ``load.json`` report: thresholds, then regressions against ``baseline``.
+
+    Every message names the threshold key, the measured figure and the limit, as the file
+    says them, so a breach reads without the source code."""
     verdict = GateVerdict(thresholds=thresholds.as_json())
 
     def check(name: str, value: float | None, limit: float | None, ok: bool, text: str) -> None:
@@ -201,31 +348,37 @@ def evaluate(
         if not ok:
             verdict.breaches.append(finding)
 
-    events = report["integrity"]["events"]
-    check(
-        "min_events",
-        events,
-        thresholds.min_events,
-        events >= thresholds.min_events,
-        f"{events} events measured (at least {thresholds.min_events} required)",
-    )
+    if thresholds.min_events is not None:
+        events, least = report["integrity"]["events"], thresholds.min_events
+        text = f"min_events: {format_figure(events)} events measured, at least {least} required"
+        check("min_events", events, least, events >= least, text)
     for key, limit in thresholds.limits.items():
-        value = _limit_value(report, key)
+        value, unit = _limit_value(report, key), _unit(key)
         if value is None:
-            finding = GateCheck(key, None, limit, f"{key}: not measured in this run")
+            text = f"{key}: not measured in this run (limit {format_figure(limit, unit)})"
+            finding = GateCheck(key, None, limit, text)
             verdict.warnings.append(finding)
             verdict.checks.append(finding)
             continue
-        check(key, value, limit, value <= limit, f"{key} = {value} (limit {limit})")
+        text = f"{key}: {format_figure(value, unit)} measured, limit {format_figure(limit, unit)}"
+        check(key, value, limit, value <= limit, text)
     if thresholds.cpu_warning:
         hot = bool(report.get("cpu_warning"))
         text = (
-            "Locust warned of CPU usage over 90%: figures may be the generator's, not the target's"
+            "cpu_warning: Locust warned of CPU usage over 90% (cpu_warning = true allows none):"
+            " figures may be the generator's, not the target's"
+            if hot
+            else "cpu_warning: no CPU-usage warning"
         )
-        check("cpu_warning", float(hot), 0.0, not hot, text if hot else "no CPU-usage warning")
+        check("cpu_warning", float(hot), 0.0, not hot, text)
     if baseline is not None:
         _compare(report, baseline, thresholds, verdict)
     return verdict
+
+
+def _growth_rule(thresholds: Thresholds) -> str:
+    warn, fail = format_figure(thresholds.warn_pct), format_figure(thresholds.fail_pct)
+    return f"warn_pct {warn}%, fail_pct {fail}%"
 
 
 def _compare(
@@ -239,7 +392,10 @@ def _compare(
             continue
         growth = (now - before) / before * 100 if before > 0 else (0.0 if now <= 0 else 100.0)
         name = f"baseline {metric} {stat}"
-        text = f"{name}: {before} -> {now} ms ({growth:+.0f}%)"
+        text = (
+            f"{name}: {format_figure(before, 'ms')} -> {format_figure(now, 'ms')}"
+            f" ({growth:+.0f}%; {_growth_rule(thresholds)})"
+        )
         finding = GateCheck(name, now, before, text)
         verdict.checks.append(finding)
         if now - before < thresholds.min_delta_ms:
@@ -261,13 +417,19 @@ def compare_figures(
     now = {f["name"]: f for f in report["figures"]}
     for name, figure in now.items():
         old = before.get(name)
+        unit = figure["unit"]
         if old is None:
-            verdict.checks.append(GateCheck(name, figure["value"], None, f"{name}: no baseline"))
+            text = f"{name}: {format_figure(figure['value'], unit)}, no baseline to compare with"
+            verdict.checks.append(GateCheck(name, figure["value"], None, text))
             continue
         value, reference = float(figure["value"]), float(old["value"])
         worse = (reference - value) if figure["better"] == "higher" else (value - reference)
         pct = worse / abs(reference) * 100 if reference else 0.0
-        text = f"{name}: {reference:g} -> {value:g} {figure['unit']} ({-pct:+.0f}% better)"
+        change = f"{abs(pct):.0f}% {'worse' if pct > 0 else 'better'}" if round(pct) else "same"
+        text = (
+            f"{name}: {format_figure(reference, unit)} -> {format_figure(value, unit)}"
+            f" ({change}; {_growth_rule(thresholds)})"
+        )
         check = GateCheck(name, value, reference, text)
         verdict.checks.append(check)
         if pct >= thresholds.fail_pct:
@@ -275,7 +437,10 @@ def compare_figures(
         elif pct >= thresholds.warn_pct:
             verdict.warnings.append(check)
     for name in before.keys() - now.keys():
-        check = GateCheck(name, None, before[name]["value"], f"{name}: missing from this run")
+        old = before[name]
+        was = format_figure(old["value"], old["unit"])
+        text = f"{name}: {was} in the baseline, missing from this run"
+        check = GateCheck(name, None, old["value"], text)
         verdict.checks.append(check)
         verdict.breaches.append(check)
     return verdict
