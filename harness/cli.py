@@ -3,6 +3,11 @@
 Every subcommand is a module offering ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int`` (see :mod:`harness.commands`); those modules import only the standard
 library when loaded, so ``sse-harness --help`` answers without loading an instrument.
+
+The gate's thresholds are read here, once, for every command that takes ``--thresholds``
+(check, load, gate): a file that is wrong (the one named, or the ``./sse-harness.toml`` or
+``./pyproject.toml`` found) exits 2 in one line before the command runs anything, instead of
+after a whole conformance suite and load run.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        command.set_defaults(run=module.run, command=name)
     return parser
 
 
@@ -55,6 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return 2
+    if hasattr(args, "thresholds"):
+        from harness.commands.options import resolve_thresholds_option
+
+        try:
+            resolve_thresholds_option(args)
+        except ValueError as exc:
+            print(f"sse-harness {args.command}: {exc}", file=sys.stderr)
+            return 2
     try:
         code: int = run(args)
     except KeyboardInterrupt:

@@ -2,7 +2,9 @@
 
 A ``load.json`` is gated on the thresholds and, with ``--baseline``, on regressions; a benchmark
 record (``reports/bench/*.json``) is compared with a saved one by the same +20% / +50% rule.
-Exit codes: 0 pass (warnings allowed), 1 a breach, 2 usage error (unreadable report or file).
+The first line is the verdict (``gate: PASS ...`` or ``gate: BREACH <checks> ...``), then every
+check with its figure and limit. Exit codes: 0 pass (warnings allowed), 1 a breach, 2 usage
+error (unreadable report or thresholds file).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 from harness.commands.options import add_thresholds_option
 
 if TYPE_CHECKING:
-    from harness.load.gate import GateVerdict
+    from harness.load.gate import GateVerdict, Thresholds
 
 __all__ = ["add_arguments", "run"]
 
@@ -36,12 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.load.gate import compare_figures, evaluate, read_report, resolve_thresholds
+    from harness.load.gate import compare_figures, evaluate, read_report
 
+    thresholds: Thresholds = args.resolved_thresholds  # read by harness.cli before this runs
     try:
         report = read_report(args.report)
         baseline = read_report(args.baseline) if args.baseline else None
-        thresholds = resolve_thresholds(args.thresholds)
         if baseline is not None and baseline.get("kind") != report.get("kind"):
             raise ValueError("the report and its baseline are not of the same kind")
     except ValueError as exc:
@@ -60,11 +62,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(verdict: GateVerdict) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from harness.load.gate import format_figure
+
+    print(verdict.headline(), flush=True)  # plain: one line, never wrapped nor styled
     breaches = {id(f) for f in verdict.breaches}
     warnings = {id(f) for f in verdict.warnings}
-    table = Table(title=f"load gate ({verdict.thresholds['source']})")
+    table = Table(title=escape(f"load gate ({verdict.thresholds['source']})"))
     for column in ("check", "value", "limit", "verdict"):
         table.add_column(column)
     for finding in verdict.checks:
@@ -75,9 +81,10 @@ def _print_table(verdict: GateVerdict) -> None:
             if id(finding) in warnings
             else "[green]ok[/]"
         )
-        table.add_row(finding.check, str(finding.value), str(finding.limit), mark)
+        value, limit = format_figure(finding.value), format_figure(finding.limit)
+        table.add_row(escape(finding.check), value, limit, mark)
     console = Console()
     console.print(table)
     for finding in verdict.breaches + verdict.warnings:
-        console.print(finding.message)
+        console.print(escape(finding.message))
     console.print("[green]PASS[/]" if verdict.passed else "[red]FAIL[/]")

@@ -6,17 +6,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_thresholds_option", "add_tls_options"]
+__all__ = ["add_thresholds_option", "add_tls_options", "resolve_thresholds_option"]
 
 
 def add_thresholds_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """``what`` names what the file gates (e.g. "the load probe's gate")."""
+    """``what`` names what the file gates (e.g. "the load probe's gate"). The command line reads
+    the thresholds before the command runs (:func:`resolve_thresholds_option`)."""
     parser.add_argument(
         "--thresholds",
         type=Path,
-        help=f"{what} thresholds file (default: ./sse-harness.toml, else [tool.sse-harness] in"
-        " ./pyproject.toml, else the shipped defaults)",
+        help=f"{what} thresholds file, merged key by key over the shipped defaults (default:"
+        " ./sse-harness.toml, else [tool.sse-harness] in ./pyproject.toml; `key = false`"
+        " switches a shipped check off)",
     )
+
+
+def resolve_thresholds_option(args: argparse.Namespace) -> None:
+    """Read the thresholds ``args.thresholds`` points to (or the working directory offers) onto
+    ``args.resolved_thresholds``, before anything runs; ``ValueError`` says ``<file>: <problem>``.
+    """
+    from harness.load.gate import resolve_thresholds
+
+    args.resolved_thresholds = resolve_thresholds(args.thresholds)
 
 
 def add_tls_options(parser: argparse.ArgumentParser) -> None:
