@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.commands.options import add_thresholds_option, add_tls_options
-from harness.request_args import parse_header
+from harness.request_args import http_url, parse_header
 
 if TYPE_CHECKING:
     from harness.server.check import CheckOptions, CheckResult
@@ -159,7 +159,7 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.commands.reach import unreachable
+    from harness.commands.reach import reach
     from harness.request_args import read_body
     from harness.selection import NoCaseMatched
     from harness.server.cases import load_catalog, select
@@ -171,7 +171,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         total = len(select(args.cases))
         body = read_body(args.body) if args.body is not None else None
-    except NoCaseMatched as exc:
+        if args.url:
+            http_url(args.url)
+    except (NoCaseMatched, argparse.ArgumentTypeError) as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot read the body: {exc}")
@@ -196,19 +198,20 @@ def run(args: argparse.Namespace) -> int:
             max_seconds=args.window_seconds,
             header_timeout=args.header_timeout,
         )
-        problem = unreachable(target, timeout=window.header_timeout)
-        if problem:
-            return _fail(problem)
+        found = reach(target, timeout=window.header_timeout)
+        if found.problem:
+            return _fail(found.problem)
         options = CheckOptions(
             target=target,
             cases=args.cases,
             window=window,
             keepalive_bound_s=args.keepalive_bound,
             report_dir=args.report_dir,
+            not_a_stream=found.not_a_stream,
         )
         result = _run_with_progress(options, total, quiet=args.json)
         load_code = EXIT_OK
-        if args.load_users > 0 and not result.interrupted:
+        if args.load_users > 0 and not result.interrupted and not found.not_a_stream:
             load_code = _load_probe(args, target, result)
     if args.json:
         print(json.dumps(result.report, indent=2, ensure_ascii=False))
@@ -267,43 +270,60 @@ def _run_with_progress(options: CheckOptions, total: int, *, quiet: bool) -> Che
 
 
 def _print_summary(result: CheckResult) -> None:
+    """The verdict first (conformance, then the load probe), then the rows that need a look,
+    worst first, each with its next step; the rows left out are counted, never silently gone."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from harness.report.conformance import by_severity, verdict_line
     from harness.report.render import OUTCOME_COLOURS
 
     report = result.report
     console = Console()
-    table = Table(title=f"SSE conformance: {report['target']['url']}")
-    for column in ("case", "outcome", "rules", "observed"):
-        table.add_column(column, overflow="fold")
-    for case in report["cases"]:
-        if case["outcome"] == "OK":
-            continue
-        colour = OUTCOME_COLOURS[case["outcome"]]
-        table.add_row(
-            case["id"],
-            f"[{colour}]{case['outcome']}[/]",
-            ",".join(case["rules"]),
-            case["evidence"]["observed"],
-        )
-    console.print(table)
-    counts = "  ".join(
-        f"[{OUTCOME_COLOURS[k]}]{k}[/] {v}" for k, v in report["summary"].items() if v
-    )
-    console.print(f"{len(report['cases'])} cases in {report['duration_s']} s: {counts}")
-    if result.interrupted:
-        console.print("[red]interrupted[/]: the unfinished cases are ERROR in the report")
+    lines = [verdict_line(report)]
     load_json = result.directory / "load.json" if result.directory else None
     if load_json is not None and load_json.is_file():
-        load = json.loads(load_json.read_text(encoding="utf-8"))
-        metrics, integrity = load["metrics"], load["integrity"]
-        verdict = "[green]PASS[/]" if load["gate"]["passed"] else "[red]BREACH[/]"
-        console.print(
-            f"load probe: {load['users']} users, {integrity['events']} events,"
-            f" {integrity['lost']} lost, TTFE p99 {metrics['ttfe_ms']['p99']} ms,"
-            f" latency p99 {metrics['latency_ms']['p99']} ms; gate {verdict}"
-            f" ({load['gate'].get('thresholds', {}).get('source', 'thresholds')})"
-            + "".join(f"\n  breach: {b['message']}" for b in load["gate"]["breaches"])
+        from harness.report.load import load_verdict_line
+
+        lines.append(load_verdict_line(json.loads(load_json.read_text(encoding="utf-8"))))
+    for line in lines:
+        word = line.split(": ", 2)[1]
+        colour = "green" if word == "PASS" else "red"
+        console.print(f"[bold {colour}]{escape(line)}[/]")
+    if result.interrupted:
+        console.print("[red]interrupted[/]: the unfinished cases are ERROR in the report")
+    shown = [c for c in by_severity(report["cases"]) if c["outcome"] not in _HIDDEN]
+    hidden = {o: report["summary"].get(o, 0) for o in _HIDDEN if report["summary"].get(o)}
+    if shown:
+        table = Table(
+            title=f"SSE conformance: {escape(report['target']['url'])}",
+            caption=_hidden_caption(hidden, result.page) if hidden else None,
         )
-    console.print(f"report: {result.page}")
+        for column in ("case", "outcome", "observed", "next step"):
+            table.add_column(column, overflow="fold")
+        for case in shown:
+            colour = OUTCOME_COLOURS[case["outcome"]]
+            table.add_row(
+                f"{case['id']} ({','.join(case['rules'])})",
+                f"[{colour}]{case['outcome']}[/]",
+                escape(case["evidence"]["observed"]),
+                escape(case["evidence"].get("next_step", "")),
+            )
+        console.print(table)
+    elif hidden:
+        console.print(_hidden_caption(hidden, result.page))
+    console.print(
+        f"{len(report['cases'])} cases in {report['duration_s']} s; report: {result.page}"
+    )
+
+
+#: Outcomes the terminal table leaves to the page: passes, and facts without a verdict.
+_HIDDEN = ("OK", "INFORMATIONAL")
+
+
+def _hidden_caption(hidden: dict[str, int], page: Path | None) -> str:
+    counts = " and ".join(f"{n} {outcome}" for outcome, n in hidden.items())
+    where = f" (every case is in {page})" if page else ""
+    total = sum(hidden.values())
+    return f"{total} {'row' if total == 1 else 'rows'} not shown: {counts}{where}"

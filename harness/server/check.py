@@ -17,11 +17,16 @@ from typing import Any
 
 from harness.report.conformance import junit_xml
 from harness.report.pages import new_run_folder, publish
+from harness.server.cases import load_catalog, select
 from harness.server.probe import Window
 from harness.server.runner import CaseResult, run_cases
 from harness.server.target import Target
 
-__all__ = ["CheckOptions", "CheckResult", "run_check", "write_conformance"]
+__all__ = ["HEAD_CASES", "CheckOptions", "CheckResult", "run_check", "write_conformance"]
+
+#: The cases that grade a response's head: all that is worth running against a target that is
+#: not an event stream (a 404, a JSON route), where every other case would only add noise.
+HEAD_CASES = ("server.status.1", "server.headers.1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,9 @@ class CheckOptions:
     write: bool = True
     concurrency: int = 4
     on_result: Callable[[CaseResult], None] | None = None
+    #: Why the target's answer is not an event stream (``harness.commands.reach``); when set,
+    #: only the selected :data:`HEAD_CASES` run and the report says why.
+    not_a_stream: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +72,15 @@ class CheckResult:
 
 def run_check(options: CheckOptions) -> CheckResult:
     """Run the selected cases (``NoCaseMatched`` before any connection when none is selected)."""
+    pattern = options.cases
+    if options.not_a_stream is not None:
+        load_catalog()
+        chosen = {case.id for case in select(pattern)}
+        pattern = ",".join(c for c in HEAD_CASES if c in chosen) or ",".join(HEAD_CASES)
     run = asyncio.run(
         run_cases(
             options.target,
-            pattern=options.cases,
+            pattern=pattern,
             window=options.window,
             keepalive_bound_s=options.keepalive_bound_s,
             concurrency=options.concurrency,
@@ -75,6 +88,8 @@ def run_check(options: CheckOptions) -> CheckResult:
         )
     )
     report = run.as_json()
+    if options.not_a_stream is not None:
+        report["not_an_event_stream"] = options.not_a_stream
     directory = None
     if options.write:
         directory = options.report_dir or new_run_folder()
