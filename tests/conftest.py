@@ -1,5 +1,8 @@
 """Shared fixtures: reference servers under real uvicorn on loopback ports, and wire readers.
 
+``installed`` is the project as a user has it: the wheel, built once per session, installed into a
+fresh virtualenv, and ``run_installed`` runs a command of it from any folder.
+
 ``reference_server_url`` is one server for the whole session, with the fast settings below (every
 interval a few milliseconds, every bound small), so that tests finish quickly and never wait on
 a clock. Tests that must see a whole server's state (live streams, task count) or need other
@@ -10,10 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
+import sysconfig
 import time
+import venv
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -167,3 +176,95 @@ async def _observe(
 def observe() -> Observe:
     """``await observe(base, stream_id, finished=True)`` -> the stream's observation record."""
     return _observe
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The installed tool runs a command (a check with its load probe, a pytest run) in this time.
+INSTALLED_TIMEOUT_S = 240
+RunInstalled = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    (built,) = out.glob("sse_harness-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a virtualenv that holds the wheel.
+
+    The dependencies come from the environment that runs these tests (installing locust,
+    matplotlib and the rest again would only time the network): its site-packages folders are put
+    on the new environment's path, after the environment's own. Not ``system_site_packages=True``:
+    from inside a virtualenv that means the base interpreter's packages, which a user who
+    installed the project into a virtualenv does not have. The project itself comes from the
+    wheel alone (``tests/test_installed.py`` proves it).
+    """
+    env = tmp_path_factory.mktemp("venv")
+    venv.EnvBuilder(with_pip=False).create(env)
+    bin_dir = env / "bin"
+    python = bin_dir / "python"
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    running = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
+    (Path(site_packages) / "_running_environment.pth").write_text("\n".join(running) + "\n")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return bin_dir
+
+
+@pytest.fixture
+def run_installed(installed: Path) -> RunInstalled:
+    """``run_installed(cwd, "sse-harness", "check", ..., env={...})``: a command of the installed
+    tool (or any program, found on a PATH that starts with the virtualenv's), from ``cwd``."""
+
+    def run(
+        cwd: Path, *command: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        environment["PATH"] = f"{installed}{os.pathsep}{environment['PATH']}"
+        own = installed / command[0]
+        return subprocess.run(
+            [str(own) if own.exists() else command[0], *command[1:]],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=INSTALLED_TIMEOUT_S,
+            env={**environment, **(env or {})},
+        )
+
+    return run
+
+
+#: Thresholds for tests about what a command does, not how fast a busy machine is: every timing
+#: check of the shipped defaults switched off (they merge under a user's file), the integrity
+#: checks (lost, duplicated, error rate, at least one event) kept.
+LENIENT_THRESHOLDS = """\
+[load]
+min_events = 1
+cpu_warning = false
+ttfe_p99_ms = false
+gap_p99_ms = false
+latency_p99_ms = false
+lateness_p99_ms = false
+calibration_p99_ms = false
+"""
+
+
+@pytest.fixture(scope="session")
+def lenient_thresholds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A thresholds file of :data:`LENIENT_THRESHOLDS`."""
+    path = tmp_path_factory.mktemp("thresholds") / "lenient.toml"
+    path.write_text(LENIENT_THRESHOLDS, encoding="utf-8")
+    return path
