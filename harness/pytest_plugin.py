@@ -1,8 +1,10 @@
-"""pytest plugin (entry point ``sse_harness``): SSE targets and the reference server as fixtures.
+"""pytest plugin (entry point ``sse_harness``): SSE targets and the reference server as fixtures,
+and the one place where a case's outcome becomes pytest's verdict.
 
 Options (``pytest --help``, group "sse-harness"): ``--sse-url``, ``--sse-method``, ``--sse-body``,
 ``--sse-header NAME:VALUE`` (repeatable), ``--sse-resumable``, ``--sse-contract BASE_URL``,
-``--sse-cafile PATH`` and ``--sse-insecure`` (https:// targets), ``--sse-http auto|1.1|2``.
+``--sse-cafile PATH`` and ``--sse-insecure`` (https:// targets), ``--sse-http auto|1.1|2``, and
+``--sse-strict`` (a NON-STRICT case fails instead of passing with a warning).
 
 Fixtures:
 
@@ -14,25 +16,87 @@ Fixtures:
     them, the reference server's resumable counter stream.
 ``sse_conformance``
     The conformance run of every case against ``sse_target`` (once per session), as the
-    ``conformance.json`` dictionary; ``scenarios/`` turns each case into a test.
+    ``conformance.json`` dictionary, made as ``sse-harness check`` makes it: a target that does
+    not answer is an error with check's one-line cause, and one that is not an event stream
+    runs only the response-head cases.
+
+A case's outcome speaks pytest, as ``check``'s own JUnit file does (:func:`case_result` in a
+fixture's setup, then :func:`judge_case` in the test): OK and INFORMATIONAL pass; UNIMPLEMENTED
+skips with its reason and next step; NON-STRICT passes with an :class:`SSENonStrictWarning` in
+pytest's warnings summary, or fails under ``--sse-strict``; FAILED fails; ERROR (the harness
+could not run the case) is an error, not a failure.
 
 The conformance suite itself ships as ``harness.scenarios``: ``pytest --pyargs harness.scenarios
---sse-url URL`` runs every case as a test, plus the hypothesis scenarios. Heavy imports happen
-inside the fixtures, so the plugin costs nothing to suites that don't use it.
+--sse-url URL`` runs every case as a test, plus the hypothesis scenarios, whose seed and example
+count (:func:`scenario_seed`, :func:`scenario_examples`) the report header prints with the target
+and the profile. Heavy imports happen inside the fixtures, so the plugin costs nothing to suites
+that don't use it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.outcome import Outcome
 from harness.request_args import parse_header
 
 if TYPE_CHECKING:
     from harness.server.target import Target
+
+__all__ = [
+    "PROFILE",
+    "SSENonStrictWarning",
+    "case_result",
+    "judge_case",
+    "scenario_examples",
+    "scenario_seed",
+]
+
+#: What the cases grade the target as; printed in the header. A later profile (MCP's streamable
+#: HTTP) becomes an option read here, and the header follows.
+PROFILE = "sse"
+SEED_VARIABLE, DEFAULT_SEED = "SSE_HARNESS_SEED", 20261121
+EXAMPLES_VARIABLE, DEFAULT_EXAMPLES = "SSE_HARNESS_EXAMPLES", 100
+#: The target the fixtures grade when no ``--sse-url`` is given.
+REFERENCE_TARGET = "the reference server, started by the fixture"
+
+
+class SSENonStrictWarning(UserWarning):
+    """A case works but deviates from a SHOULD, PRACTICE or ADVICE rule (NON-STRICT).
+
+    A warning, so the test passes as CI gates on MUSTs, yet the deviation is listed in pytest's
+    warnings summary with its rule; ``--sse-strict`` (or ``-W error::...``) makes it fail.
+    """
+
+
+def _environment_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or (minimum is not None and value < minimum):
+        wanted = "an integer" if minimum is None else f"an integer of at least {minimum}"
+        raise pytest.UsageError(f"{name} must be {wanted}, got {raw!r}")
+    return value
+
+
+def scenario_seed() -> int:
+    """The hypothesis scenarios' seed: ``SSE_HARNESS_SEED``, so a failure can be replayed."""
+    return _environment_int(SEED_VARIABLE, DEFAULT_SEED)
+
+
+def scenario_examples() -> int:
+    """Examples per hypothesis scenario: ``SSE_HARNESS_EXAMPLES``."""
+    return _environment_int(EXAMPLES_VARIABLE, DEFAULT_EXAMPLES, minimum=1)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +128,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="HTTP version: auto (HTTP/2 when https:// offers it by ALPN), 1.1, or 2 (h2c"
         " with prior knowledge over http://)",
     )
+    group.addoption(
+        "--sse-strict",
+        action="store_true",
+        help="a NON-STRICT case (a SHOULD, PRACTICE or ADVICE deviation) fails; by default it"
+        " passes with an SSENonStrictWarning",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Bad ``SSE_HARNESS_*`` values stop the session here, in one line, before any test runs."""
+    scenario_seed()
+    scenario_examples()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """What a run graded and how it can be replayed; the plugin's, so ``pytest --pyargs
+    harness.scenarios`` from any folder prints it (pytest asks only initial conftests)."""
+    option = config.getoption
+    url = option("--sse-url")
+    target = f"{option('--sse-method').upper()} {url}" if url else REFERENCE_TARGET
+    if url and option("--sse-resumable"):
+        target += " (resumable)"
+    non_strict = "fails (--sse-strict)" if option("--sse-strict") else "passes with a warning"
+    return [
+        f"sse-harness: profile {PROFILE}; target {target}; NON-STRICT {non_strict}",
+        f"sse-harness scenarios: seed {scenario_seed()} ({SEED_VARIABLE}),"
+        f" {scenario_examples()} examples ({EXAMPLES_VARIABLE})",
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +200,78 @@ def sse_target(request: pytest.FixtureRequest) -> Target:
 
 @pytest.fixture(scope="session")
 def sse_conformance(sse_target: Target) -> dict[str, Any]:
+    """Every case against the target, asked first as ``check`` asks it: a target that does not
+    answer fails each test's setup with the cause, and one that is not an event stream runs only
+    the response-head cases (the others skip, saying why)."""
+    from harness.commands.reach import reach
     from harness.server.check import CheckOptions, run_check
 
-    return run_check(CheckOptions(target=sse_target, write=False)).report
+    found = reach(sse_target)
+    if found.problem:
+        pytest.fail(found.problem, pytrace=False)
+    options = CheckOptions(target=sse_target, write=False, not_a_stream=found.not_a_stream)
+    return run_check(options).report
+
+
+def _rules(result: dict[str, Any]) -> str:
+    return ", ".join(f"{r['id']} {r['level']}" for r in result["evidence"]["rules"])
+
+
+def _next_step(result: dict[str, Any]) -> str:
+    step: str = result["evidence"].get("next_step") or ""
+    return step
+
+
+def _observed(result: dict[str, Any]) -> str:
+    """The observation and, when the case has one, what to do about it, in one line."""
+    step = _next_step(result)
+    observed: str = result["evidence"]["observed"]
+    return f"{observed}; next step: {step}" if step else observed
+
+
+def _detail(result: dict[str, Any]) -> str:
+    """A case's evidence as a failure or error message: the finding, its rules, the next step,
+    the wire bytes."""
+    evidence = result["evidence"]
+    return "\n".join(
+        [
+            f"{result['id']} {result['outcome']}: {evidence['observed']}",
+            *(f"{r['id']} ({r['level']}): {r['text']}" for r in evidence["rules"]),
+            *([f"next step: {_next_step(result)}"] if _next_step(result) else []),
+            *([f"bytes: {evidence['excerpt']}"] if evidence["excerpt"] else []),
+        ]
+    )
+
+
+def case_result(report: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """The result of ``case_id`` in a ``conformance.json`` dictionary, for a fixture's setup.
+
+    Called in setup so that ERROR (the harness could not run the case) is what pytest calls an
+    error, not a failure of the target; a case the run left out (the target is not an event
+    stream) skips with the reason.
+    """
+    cases: list[dict[str, Any]] = report["cases"]
+    result = next((c for c in cases if c["id"] == case_id), None)
+    if result is None:
+        why = report.get("not_an_event_stream")
+        where = report["target"]["url"]
+        pytest.skip(f"not run: {where} is not an event stream: {why}" if why else "not run")
+    if result["outcome"] == Outcome.ERROR:
+        pytest.fail(f"the harness could not run the case: {_detail(result)}", pytrace=False)
+    return result
+
+
+def judge_case(result: dict[str, Any], *, strict: bool) -> None:
+    """A case's outcome as the test's verdict, the one ``check``'s JUnit file gives it: FAILED
+    fails; UNIMPLEMENTED skips with its observation and next step; NON-STRICT warns with the case
+    id, its rules and the observation (fails under ``strict``); OK and INFORMATIONAL pass."""
+    outcome = result["outcome"]
+    if outcome == Outcome.FAILED:
+        pytest.fail(_detail(result), pytrace=False)
+    if outcome == Outcome.UNIMPLEMENTED:
+        pytest.skip(_observed(result))
+    if outcome == Outcome.NON_STRICT:
+        if strict:
+            pytest.fail(f"{_detail(result)}\n(NON-STRICT fails under --sse-strict)", pytrace=False)
+        said = f"{result['id']} NON-STRICT ({_rules(result)}): {_observed(result)}"
+        warnings.warn(SSENonStrictWarning(said), stacklevel=2)

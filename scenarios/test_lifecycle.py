@@ -12,12 +12,11 @@ from hypothesis import given, note, seed
 from hypothesis import strategies as st
 
 from harness.contract import STREAM_ID_HEADER
+from harness.pytest_plugin import scenario_seed
 from harness.server.cases.context import Context
 from harness.server.cases.lifecycle import STOP_BOUND_S
 from harness.server.probe import Capture, Window, capture
 from harness.server.target import Target
-
-from .conftest import SEED
 
 SCRIPT_EVENTS = 30
 SPACING_MS = 20
@@ -51,7 +50,7 @@ async def leave_after(target: Target, events: int) -> tuple[str, float, dict[str
         return stream_id, time.monotonic() - left, record
 
 
-@seed(SEED)
+@seed(scenario_seed())
 @given(events=st.integers(min_value=0, max_value=SCRIPT_EVENTS + 2))
 def test_generator_stops_within_a_second_of_the_client_leaving(
     scripted: Target, events: int
@@ -69,7 +68,10 @@ def test_generator_stops_within_a_second_of_the_client_leaving(
 @pytest.fixture(scope="module")
 def first_connection(sse_target: Target) -> Capture:
     if not sse_target.resumable:
-        pytest.skip("the target is not declared resumable (--sse-resumable)")
+        pytest.skip(
+            "the target is not declared resumable: pass --sse-resumable if reconnecting with"
+            " Last-Event-ID continues right after that id"
+        )
 
     async def read() -> Capture:
         async with aiohttp.ClientSession(auto_decompress=False) as session:
@@ -81,12 +83,16 @@ def first_connection(sse_target: Target) -> Capture:
             )
 
     cap = asyncio.run(read())
-    if len([e for e in cap.events if e.id_field]) < 3:
-        pytest.skip("fewer than 3 ids in the first connection")
+    ids = [e for e in cap.events if e.id_field]
+    if len(ids) < 3:
+        pytest.skip(
+            f"the first connection carried {len(ids)} ids; resuming from a random id needs at"
+            " least 3: send an id: field with each event"
+        )
     return cap
 
 
-@seed(SEED)
+@seed(scenario_seed())
 @given(data=st.data())
 def test_resume_continues_right_after_any_id(
     sse_target: Target, first_connection: Capture, data: st.DataObject

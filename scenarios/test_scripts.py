@@ -13,12 +13,11 @@ import aiohttp
 from hypothesis import given, note, seed
 from hypothesis import strategies as st
 
+from harness.pytest_plugin import scenario_seed
 from harness.server.cases.context import Context
 from harness.server.cases.scripted import expected_events
 from harness.server.probe import Capture
 from harness.server.target import Target
-
-from .conftest import SEED
 
 #: How late (after its schedule) or early an event may arrive, measured from the first event.
 SCHEDULE_BOUND_S = 0.25
@@ -58,7 +57,7 @@ def schedule(steps: list[dict[str, Any]]) -> list[float]:
     return due
 
 
-@seed(SEED)
+@seed(scenario_seed())
 @given(steps=scripts, eol=eols)
 def test_script_arrives_exactly_and_on_time(
     scripted: Target, steps: list[dict[str, Any]], eol: str
