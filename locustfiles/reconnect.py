@@ -1,7 +1,8 @@
 """Reconnect storms: streams that the server keeps ending, resumed with ``Last-Event-ID``.
 
 Every user reads the reference server's resumable counter (600 events, 10 a second) and
-reconnects whenever its stream ends before that, sending the last id it saw; the report counts
+reconnects whenever the server closes its stream, sending the last id it saw, until the server
+answers 204 (nothing after that id) or 600 events are read; the report counts
 reconnects, resumes that were exact (the next id, or 204 at the end) and, over all of them, lost
 and duplicated events. Make the server close streams in one of two ways:
 

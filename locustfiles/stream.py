@@ -4,10 +4,12 @@
 
 Defaults to the reference server's counter (one small event a second, 60 per stream). Options
 (``--sse-path``, ``--sse-method``, ``--sse-body``, ``--sse-header NAME:VALUE``,
-``--sse-max-events``, ``--sse-max-seconds``, ``--sse-report-dir`` ...) are Locust custom
-arguments: see ``locust -f locustfiles/stream.py --help``; they are also in the web UI and in
-the environment as ``LOCUST_SSE_*``. On quit, ``load.json`` and ``load.html`` are written and the
-run is gated against the thresholds (see ``harness.load.gate``).
+``--sse-max-events``, ``--sse-max-seconds``, ``--sse-expect-events``, ``--sse-expect-endless``,
+``--sse-report-dir`` ...) are Locust custom arguments, in the web UI's start form ("Custom
+parameters") and in the environment as ``LOCUST_SSE_*`` (``harness.load.options`` lists them).
+A stream the server ends cleanly is a clean end; it fails as truncated only short of what
+``--sse-expect-events N`` or ``--sse-expect-endless`` declared. On quit, ``load.json`` and
+``load.html`` are written and the run is gated against the thresholds (see ``harness.load.gate``).
 """
 
 from harness.load.options import Defaults

@@ -94,9 +94,40 @@ def test_a_stream_cut_inside_an_event_is_truncated(reference_server_url: str, fa
     assert metrics.counters["truncated_streams"] == 1
 
 
-def test_a_stream_ending_short_of_its_promise_is_truncated(reference_server_url: str) -> None:
-    result, _ = _run(reference_server_url + "/counter?count=5&interval_ms=2", max_events=8)
+def test_a_read_bound_is_no_promise(reference_server_url: str) -> None:
+    """The client reads at most 8; the server sends 5 and ends cleanly: a clean end."""
+    result, metrics = _run(reference_server_url + "/counter?count=5&interval_ms=2", max_events=8)
+    assert (result.end, result.events, result.error) == ("eof", 5, None)
+    assert metrics.counters["truncated_streams"] == 0
+
+
+@pytest.mark.parametrize(
+    ("promise", "words"),
+    [
+        ({"expect_events": 8}, "after 5 events; --sse-expect-events promised 8"),
+        (
+            {"expect_endless": True},
+            "after 5 events; --sse-expect-endless promised it would not end",
+        ),
+    ],
+)
+def test_a_stream_ending_short_of_a_declared_promise_is_truncated(
+    reference_server_url: str, promise: dict[str, Any], words: str
+) -> None:
+    result, metrics = _run(reference_server_url + "/counter?count=5&interval_ms=2", **promise)
     assert (result.end, result.events) == ("truncated", 5)
+    assert result.error == f"the server ended the stream {words}"
+    assert metrics.counters["truncated_streams"] == 1
+
+
+def test_a_kept_promise_is_a_clean_end(reference_server_url: str) -> None:
+    result, _ = _run(reference_server_url + "/counter?count=5&interval_ms=2", expect_events=5)
+    assert (result.end, result.events) == ("eof", 5)
+
+
+def test_a_promise_the_bound_could_never_check_is_refused(reference_server_url: str) -> None:
+    with pytest.raises(ValueError, match="expecting 9 events per stream but reading at most 8"):
+        StreamSpec(reference_server_url, max_events=8, expect_events=9)
 
 
 @pytest.mark.parametrize(
@@ -255,6 +286,9 @@ def test_chat_stream_tokens_ttft_and_pace(reference_server_url: str) -> None:
 def test_a_chat_stream_without_done_is_truncated(reference_server_url: str) -> None:
     result, _ = _run(reference_server_url + "/counter?count=2&interval_ms=2", done_data="[DONE]")
     assert result.end == "truncated"
+    assert (
+        result.error == "the server ended the stream after 2 events without the done event '[DONE]'"
+    )
 
 
 def test_calibration_measures_a_small_known_latency() -> None:

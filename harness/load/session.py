@@ -13,7 +13,9 @@ An event's dispatch time is the moment the ``recv`` that completed it returned: 
 right after, and every event one ``recv`` completes shares that moment (so their gap is 0).
 
 Every stream is bounded by ``max_events`` and ``max_seconds``; every read by ``timeout_s`` of
-silence; reconnects by ``max_reconnects``. How a stream ends is one of :data:`ENDS`.
+silence; reconnects by ``max_reconnects``. Those bounds are the client's, never a promise: a
+stream the server ends cleanly is a clean end unless the user declared more was due. How a
+stream ends is one of :data:`ENDS`.
 
 What to send, whether a response is a stream, and whether and when to reconnect are decided by
 :class:`harness.connection.SourceMachine`, the same machine the asyncio client drives; this module
@@ -67,8 +69,10 @@ __all__ = [
 
 #: bound: the client's event or time bound was reached (the normal end of a load stream);
 #: done: the server said it was finished (the done sentinel, or 204 to a resume);
-#: eof: the server ended the stream and nothing more was promised;
-#: truncated: the server or the network ended the stream before what was promised;
+#: eof: the server ended the stream cleanly and nothing more was promised;
+#: truncated: the network cut the stream (inside an event, or mid-body), or the server ended it
+#: short of what the user declared it promises (:attr:`StreamSpec.expect_events`,
+#: :attr:`StreamSpec.expect_endless`, the done event of :attr:`StreamSpec.done_data`);
 #: error: no stream (connect, status, timeout, limit);
 #: stopped: the load test stopped the user mid-stream.
 End = Literal["bound", "done", "eof", "truncated", "error", "stopped"]
@@ -85,10 +89,15 @@ class StreamSpec:
     method: str = "GET"
     body: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    #: Events to read before closing (0: no bound). Also the count promised: a stream the server
-    #: ends earlier is truncated.
+    #: Events to read before closing (0: no bound): the client's own bound, never a promise. A
+    #: stream the server ends cleanly before it is a clean end ("eof").
     max_events: int = 0
     max_seconds: float = 60.0
+    #: What the user declared the server promises, if anything: at least this many events per
+    #: stream (0: no promise), or a stream that never ends before the client's bound. A clean
+    #: end short of either is "truncated"; without them only a broken stream is.
+    expect_events: int = 0
+    expect_endless: bool = False
     #: Longest wait for a connection's head, and longest silence on an open stream.
     timeout_s: float = 30.0
     reconnect: bool = False
@@ -107,8 +116,18 @@ class StreamSpec:
 
     def __post_init__(self) -> None:
         Endpoint(self.url)  # an unusable URL fails here, once, not in every stream
-        if self.max_events < 0 or self.max_seconds <= 0 or self.timeout_s <= 0:
-            raise ValueError("max_events must be >= 0, max_seconds and timeout_s > 0")
+        if (
+            min(self.max_events, self.expect_events) < 0
+            or min(self.max_seconds, self.timeout_s) <= 0
+        ):
+            raise ValueError(
+                "max_events and expect_events must be >= 0, max_seconds and timeout_s > 0"
+            )
+        if self.max_events and self.expect_events > self.max_events:
+            raise ValueError(
+                f"expecting {self.expect_events} events per stream but reading at most"
+                f" {self.max_events}: the promise could never be checked (raise max_events)"
+            )
 
 
 class StreamListener(Protocol):
@@ -441,13 +460,33 @@ class _Reader:
         self.resume_from = int(last) if numeric else None
 
     def promised_end(self, end: End) -> End:
-        """``end``, or truncated when the server stopped short of what was promised."""
-        spec = self.spec
-        covered = self.ids.covered if spec.track_ids and self.ids.covered else self.result.events
-        short = bool(spec.max_events) and covered < spec.max_events
-        if self.cut or short or (spec.done_data is not None and not self.done):
-            return "truncated"
-        return end
+        """``end`` (the server ended the stream cleanly), or truncated when the stream was cut
+        inside an event or what was promised did not come; then ``error`` says which promise.
+
+        Only what the user declared is a promise (``expect_events``, ``expect_endless``, the
+        done event of ``done_data``): the client's own ``max_events`` bound never is.
+        """
+        shortfall = self.shortfall()
+        if shortfall is None:
+            return end
+        self.result.error = shortfall
+        return "truncated"
+
+    def shortfall(self) -> str | None:
+        """Why a stream the server ended is truncated, or None when that end was clean."""
+        spec, events = self.spec, self.result.events
+        came = f"the server ended the stream after {events} events"
+        if self.cut:
+            return f"{came}, inside an event (its last event never completed)"
+        if spec.done_data is not None and not self.done:
+            return f"{came} without the done event {spec.done_data!r}"
+        covered = self.ids.covered if spec.track_ids and self.ids.covered else events
+        if covered < spec.expect_events:
+            seen = f" (ids covering {covered})" if covered != events else ""
+            return f"{came}{seen}; --sse-expect-events promised {spec.expect_events}"
+        if spec.expect_endless:
+            return f"{came}; --sse-expect-endless promised it would not end"
+        return None
 
     def fail(self, reason: SSEError) -> None:
         """End in error, keeping ``reason`` and its causes without their tracebacks: a traceback

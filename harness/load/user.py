@@ -3,7 +3,8 @@
 Each stream gives Locust's statistics three rows, not one per event (that would inflate
 requests/s and bury the stream's own timings): ``connect`` (request start to response head,
 once per connection, so reconnects show), ``ttfe`` (time to first event, once per stream) and
-``stream`` (its whole duration and byte count; a failure when it ended in error or truncated).
+``stream`` (its whole duration and byte count; a failure when it ended in error or truncated:
+the network cut it, or the server ended it short of a declared promise).
 Everything per event goes to the HDR histograms of ``harness.load.metrics`` instead.
 
 Subclass it in a locustfile (``abstract`` stays True here) and call
@@ -94,4 +95,6 @@ class StreamFailed(Exception):
 
 
 def _failure(result: StreamResult) -> StreamFailed:
-    return StreamFailed(f"{result.end}: {result.error or 'ended before what was promised'}")
+    """``truncated: the server ended the stream after 20 events; --sse-expect-events promised
+    60``: how it ended, and the words of the session that ended it (which promise, what came)."""
+    return StreamFailed(f"{result.end}: {result.error}")
