@@ -2,6 +2,14 @@
 from the web UI and from the environment (``LOCUST_SSE_PATH`` ...), and travels from the master
 to its workers with the rest of Locust's options.
 
+Locust lists an argument in its web UI's start form only when its parser's own ``add_argument``
+marked it (``include_in_web_ui``); an argument group's ``add_argument`` is argparse's and marks
+nothing, so every option here is marked by :func:`_shown`.
+
+``--sse-max-events`` and ``--sse-max-seconds`` are the client's bounds, never a promise: only
+``--sse-expect-events`` and ``--sse-expect-endless`` (and a profile's done event) make a stream
+the server ends cleanly count as truncated.
+
 Each locustfile gives its own :class:`Defaults` (the chat profile POSTs a JSON body, the
 reconnect profile reconnects ...); the option names are the same everywhere.
 """
@@ -18,7 +26,7 @@ from harness.load.session import StreamSpec
 from harness.load.stamps import STAMPERS, StamperFactory
 from harness.request_args import parse_header, read_body
 
-__all__ = ["DEFAULT_PATH", "Defaults", "add_arguments", "stream_spec"]
+__all__ = ["DEFAULT_PATH", "Defaults", "add_arguments", "check_options", "stream_spec"]
 
 #: The reference server's counter: one small event a second, 60 of them, resumable.
 DEFAULT_PATH = "/counter?count=60&interval_ms=1000"
@@ -41,80 +49,121 @@ class Defaults:
 
 
 def add_arguments(parser: Any, defaults: Defaults) -> None:
-    """Add the options to Locust's parser (``init_command_line_parser``)."""
+    """Add the options to Locust's parser (``init_command_line_parser``), each shown in the web
+    UI's start form."""
     group = parser.add_argument_group("sse-harness", f"SSE load options ({defaults.profile})")
-    group.add_argument("--sse-path", default=defaults.path, help="stream path and query")
-    group.add_argument("--sse-method", default=defaults.method, help="HTTP method")
-    group.add_argument(
+
+    def option(*names: str, **kwargs: Any) -> None:
+        _shown(group.add_argument(*names, **kwargs))
+
+    option("--sse-path", default=defaults.path, help="stream path and query")
+    option("--sse-method", default=defaults.method, help="HTTP method")
+    option(
         "--sse-body", default=defaults.body, help="request body (JSON for POST); @FILE reads a file"
     )
-    group.add_argument(
+    option(
         "--sse-header",
         action="append",
         default=[],
         metavar="NAME:VALUE",
         help="extra request header (repeatable; comma-separated in the web UI)",
     )
-    group.add_argument(
+    option(
         "--sse-max-events",
         type=int,
         default=defaults.max_events,
-        help="events per stream (0: no bound); fewer from the server is a truncated stream",
+        help="read at most N events per stream, then start the next (0: no bound); a bound,"
+        " not a promise: a stream the server ends sooner is a clean end",
     )
-    group.add_argument(
-        "--sse-max-seconds", type=float, default=defaults.max_seconds, help="seconds per stream"
+    option(
+        "--sse-max-seconds",
+        type=float,
+        default=defaults.max_seconds,
+        help="read each stream for at most N seconds",
     )
-    group.add_argument(
-        "--sse-timeout", type=float, default=30.0, help="longest wait for headers or bytes"
+    option(
+        "--sse-expect-events",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the server promises at least N events per stream: a stream it ends sooner is"
+        " truncated, a failure (0: no promise)",
     )
-    group.add_argument(
+    option(
+        "--sse-expect-endless",
+        action="store_true",
+        default=False,
+        help="the server promises never to end a stream: one it ends before the client's bound"
+        " is truncated, a failure",
+    )
+    option("--sse-timeout", type=float, default=30.0, help="longest wait for headers or bytes")
+    option(
         "--sse-reconnect",
         action="store_true",
         default=defaults.reconnect,
         help="reconnect with Last-Event-ID when the server closes or the connection drops",
     )
-    group.add_argument(
+    option(
         "--sse-stamps",
         default=defaults.stamps,
         choices=[*STAMPERS, "chat"],
         help="where send/intended stamps come from (json payload keys, chat pacing, none)",
     )
-    group.add_argument(
+    option(
         "--sse-ids",
         default=defaults.ids,
         choices=["sequence", "none"],
         help="track ids as a sequence (loss, duplication) or not at all",
     )
-    group.add_argument(
-        "--sse-done", default=defaults.done_data, help="data of the event that ends a stream"
+    option(
+        "--sse-done",
+        default=defaults.done_data,
+        help="data of the event that ends a stream; a stream that ends without it is truncated",
     )
-    group.add_argument(
+    option(
         "--sse-cafile",
         default="",
         metavar="PATH",
         help="CA certificates (PEM) an https:// target must chain to (default: system CAs)",
     )
-    group.add_argument(
+    option(
         "--sse-insecure",
         action="store_true",
         default=False,
         help="accept any certificate from an https:// target (still TLS; nothing verified)",
     )
-    group.add_argument(
-        "--sse-report-dir", default="", help="where load.json/load.html go (reports/<time>/)"
-    )
-    group.add_argument(
+    option("--sse-report-dir", default="", help="where load.json/load.html go (reports/<time>/)")
+    option(
         "--sse-thresholds",
         default="",
         help="gate thresholds file (default: ./sse-harness.toml, else [tool.sse-harness] in"
         " ./pyproject.toml, else the shipped defaults)",
     )
-    group.add_argument(
+    option(
         "--sse-calibration-ms",
         type=float,
         default=20.0,
         help="cadence of the calibration stream each process runs (0: none)",
     )
+
+
+def _shown(action: argparse.Action) -> None:
+    """Mark an option for the web UI's start form, as Locust's own ``add_argument`` would."""
+    action.include_in_web_ui = True  # type: ignore[attr-defined]
+    action.is_secret = False  # type: ignore[attr-defined]
+    action.is_required = False  # type: ignore[attr-defined]
+    action.is_multiple = False  # type: ignore[attr-defined]
+
+
+def check_options(host: str | None, options: argparse.Namespace) -> None:
+    """Build the stream once before any user runs, so that a value every stream would fail on
+    (a contradictory bound, a bad header, a missing ``@FILE``, a URL without a scheme) is one
+    ``ValueError`` naming it, not a failure per stream. Without a host yet (the web UI asks for
+    it), the URL is not checked."""
+    try:
+        stream_spec(host or "http://127.0.0.1", options)
+    except (ValueError, argparse.ArgumentTypeError, OSError) as exc:
+        raise ValueError(f"--sse-* options: {exc}") from exc
 
 
 def _stamps(name: str, path: str) -> StamperFactory:
@@ -135,6 +184,8 @@ def stream_spec(host: str, options: argparse.Namespace) -> StreamSpec:
         headers=tuple(parse_header(h, "--sse-header") for h in options.sse_header if h.strip()),
         max_events=options.sse_max_events,
         max_seconds=options.sse_max_seconds,
+        expect_events=options.sse_expect_events,
+        expect_endless=options.sse_expect_endless,
         timeout_s=options.sse_timeout,
         reconnect=options.sse_reconnect,
         track_ids=options.sse_ids == "sequence",

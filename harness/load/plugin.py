@@ -10,6 +10,10 @@ Per Locust process it keeps one :class:`LoadRun`:
   ``load.html``, gates the run against the thresholds file and sets Locust's exit code (1 on a
   breach; Locust's CPU-usage warning is a breach too).
 
+What can be known wrong before a run is said before it (Locust's ``init``, before any user
+spawns): thresholds that cannot be read and ``--sse-*`` values every stream would fail on end
+the process with exit 2 and one line naming the problem, never a run gated on a placeholder.
+
 Importing this module imports Locust (and so gevent's monkeypatching): only locustfiles and
 ``harness.load.user`` import it.
 """
@@ -20,6 +24,7 @@ import argparse
 import gc
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +39,9 @@ from locust.rpc import Message
 from locust.runners import MasterRunner, Runner, WorkerRunner
 
 from harness.load.calibration import Calibration
-from harness.load.gate import Thresholds, evaluate, resolve_thresholds
+from harness.load.gate import GateCheck, GateVerdict, Thresholds, evaluate, resolve_thresholds
 from harness.load.metrics import Metrics
-from harness.load.options import Defaults, add_arguments
+from harness.load.options import Defaults, add_arguments, check_options
 from harness.load.session import halt_reading, resume_reading
 
 __all__ = ["LoadRun", "install", "metrics_for"]
@@ -109,6 +114,13 @@ class LoadRun:
         self.options: argparse.Namespace = environment.parsed_options
         self.is_master = isinstance(self.runner, MasterRunner)
         self.is_worker = isinstance(self.runner, WorkerRunner)
+        #: The gate, read now so that a file that cannot be read stops the run before it starts
+        #: (a worker does not gate: its master does).
+        self.thresholds: Thresholds | None = None
+        self._thresholds_path = ""
+        if not self.is_worker:
+            check_options(environment.host, self.options)
+            self.thresholds = self._read_thresholds()
         if self.is_master:
             _listen(environment.events.worker_report, self.on_worker_report)
             _await_final_reports(self.runner)
@@ -198,7 +210,7 @@ class LoadRun:
             runner.stop()  # on Ctrl-C or SIGTERM, users may still be running
             self.merged.absorb(self.metrics.drain())
         report = self._report()
-        verdict = evaluate(report, self._thresholds())
+        verdict = self._verdict(report)
         report["gate"] = verdict.as_json()
         from harness.load.report import write_load
         from harness.report.pages import new_run_folder
@@ -239,13 +251,24 @@ class LoadRun:
             per_worker=self.per_worker,
         )
 
-    def _thresholds(self) -> Thresholds:
-        path = self.options.sse_thresholds
-        try:
-            return resolve_thresholds(Path(path) if path else None)
-        except ValueError as exc:  # a gate that cannot be read must not pass
-            logger.error("%s", exc)
-            return Thresholds(min_events=2**62, source=f"unreadable: {exc}")
+    def _read_thresholds(self) -> Thresholds:
+        """The thresholds ``--sse-thresholds`` names (or the ones found from the working
+        directory); ``ValueError`` names the file and what is wrong with it."""
+        self._thresholds_path = self.options.sse_thresholds
+        path = self._thresholds_path
+        return resolve_thresholds(Path(path) if path else None)
+
+    def _verdict(self, report: dict[str, Any]) -> GateVerdict:
+        """The gate's verdict. The web UI may have named another thresholds file since init: it
+        is read now, and one that cannot be read is the breach, in its own words."""
+        thresholds = self.thresholds
+        if thresholds is None or self.options.sse_thresholds != self._thresholds_path:
+            try:
+                thresholds = self._read_thresholds()
+            except ValueError as exc:
+                unreadable = GateCheck("thresholds", None, None, str(exc))
+                return GateVerdict(breaches=[unreadable], checks=[unreadable])
+        return evaluate(report, thresholds)
 
 
 def totals(metrics: Metrics) -> dict[str, Any]:
@@ -264,7 +287,11 @@ def install(defaults: Defaults) -> None:
         add_arguments(parser, defaults)
 
     def init(environment: Environment, **_kw: Any) -> None:
-        _runs[environment] = LoadRun(environment, defaults)
+        try:
+            _runs[environment] = LoadRun(environment, defaults)
+        except ValueError as exc:  # before any user spawns: one line, exit 2, no run
+            sys.stderr.write(f"sse-harness: {exc}\n")
+            raise SystemExit(2) from None
 
     _listen(events.init_command_line_parser, options)
     _listen(events.init, init)
