@@ -6,11 +6,14 @@ stream, so the command shows a whole run (report and gate verdict) on any machin
 ``--insecure``. ``--locust ARGS`` passes more arguments to Locust
 (e.g. ``--locust '--sse-max-events 10'``).
 Exit codes: 0 the gate passed, 1 a breach, 2 usage error or a run that could not start.
+The last line on stdout (after Locust's tables) is the verdict in words,
+``load: PASS: ...`` or ``load: BREACH: ...``; with ``--json`` it goes to stderr instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -88,6 +91,12 @@ def _run(args: argparse.Namespace, url: str) -> int:
     except LoadError as exc:
         print(f"sse-harness load: {exc}", file=sys.stderr)
         return 2
-    if args.json and result.report_path.is_file():
-        print(result.report_path.read_text(encoding="utf-8"), end="")
+    if result.report_path.is_file():
+        from harness.report.load import load_verdict_line
+
+        text = result.report_path.read_text(encoding="utf-8")
+        verdict = load_verdict_line(json.loads(text))
+        if args.json:
+            print(text, end="")
+        print(verdict, file=sys.stderr if args.json else sys.stdout)
     return result.exit_code

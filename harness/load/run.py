@@ -106,6 +106,8 @@ def run_load(options: LoadOptions) -> LoadResult:
         command += ["--sse-cafile", str(options.cafile.resolve())]
     if options.insecure:
         command.append("--sse-insecure")
+    # A load.json left by an earlier run in the same folder must not pass for this run's.
+    (directory / "load.json").unlink(missing_ok=True)
     if options.stdout is None:
         code = subprocess.run(command, check=False).returncode
     else:

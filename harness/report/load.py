@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from harness.report.render import render
 
-__all__ = ["render_page"]
+__all__ = ["load_verdict_line", "render_page"]
 
 #: The latency histograms plotted, by plot.
 _LATENCY_PLOT = ("latency", "lateness", "gap", "calibration")
@@ -28,7 +28,75 @@ def render_page(report: dict[str, Any], nav: list[tuple[str, str]], page: str) -
         "start": _percentile_plot(report, _START_PLOT, "Connect, time to first event (or token)"),
         "series": _series_plot(report),
     }
-    return render("load.html.j2", report=report, plots=plots, nav=nav, page=page)
+    verdict = load_verdict_line(report)
+    return render("load.html.j2", report=report, verdict=verdict, plots=plots, nav=nav, page=page)
+
+
+# -- the verdict in words --------------------------------------------------------------------------
+
+#: How the shipped thresholds' source begins (``harness.load.gate``); its path is left out.
+_SHIPPED = "shipped defaults"
+
+
+def load_verdict_line(report: dict[str, Any]) -> str:
+    """The load run in one line, for the terminal and the top of the page:
+
+    ``load: PASS: 25 streams, 400 events, 0 lost, 0 failed; TTFE p99 3 ms; latency p99 2 ms
+    (gate: shipped defaults)``, or ``load: BREACH: ...; error_rate 0.8 > 0.01 (gate: ...)``.
+    A figure the run did not measure is said so (or left out), never printed as a bare None.
+    """
+    integrity, streams, gate = report["integrity"], report["streams"], report["gate"]
+    failed = streams["errors"] + integrity["truncated_streams"]
+    figures = [
+        f"{_count(streams['started'], 'stream')}, {_count(integrity['events'], 'event')},"
+        f" {integrity['lost']} lost, {failed} failed",
+        _p99(report, "ttfe", "TTFE", "no stream got a first event"),
+        _p99(report, "latency", "latency", "latency not measured (events carry no send stamp)"),
+    ]
+    breaches = [_breach(b) for b in gate["breaches"]]
+    word = "PASS" if gate["passed"] else "BREACH"
+    return f"load: {word}: {'; '.join(figures + breaches)} (gate: {_source(gate)})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _p99(report: dict[str, Any], metric: str, label: str, absent: str) -> str:
+    summary = report["metrics"].get(f"{metric}_ms") or {}
+    value = summary.get("p99") if summary.get("count") else None
+    return absent if value is None else f"{label} p99 {_ms(value)} ms"
+
+
+def _ms(value: float) -> str:
+    """Milliseconds as a reader wants them: 0.35, 3.2, 41, 1500."""
+    if value < 1:
+        return f"{value:.2g}"
+    if value < 10:
+        return f"{value:.1f}".removesuffix(".0")
+    return f"{value:.0f}"
+
+
+def _number(value: float) -> str:
+    """0.736842 as 0.737, 250.0 as 250: enough digits to compare with a limit."""
+    return f"{round(value, 3):.12g}"
+
+
+def _breach(breach: dict[str, Any]) -> str:
+    """``error_rate 0.8 > 0.01``: a limit's key, what was measured and the limit; any other
+    breach (min_events, the CPU warning, a baseline, unreadable thresholds) in its own words."""
+    check, value, limit = breach["check"], breach.get("value"), breach.get("limit")
+    own_words = check in ("min_events", "cpu_warning") or check.startswith("baseline")
+    if own_words or not isinstance(value, int | float) or not isinstance(limit, int | float):
+        return str(breach["message"])
+    return f"{check} {_number(value)} > {_number(limit)}"
+
+
+def _source(gate: dict[str, Any]) -> str:
+    source = str(gate.get("thresholds", {}).get("source") or "thresholds not recorded")
+    if source.startswith(_SHIPPED):
+        return _SHIPPED
+    return f"{source} over the {_SHIPPED}"
 
 
 # -- plots ---------------------------------------------------------------------------------------
