@@ -217,3 +217,32 @@ def test_ctrl_c_writes_the_partial_report_and_exits_130(
     assert cut and all(c["outcome"] == "ERROR" for c in cut)
     assert report["summary"]["ERROR"] >= len(cut)
     assert (tmp_path / "index.html").is_file() and (tmp_path / "junit.xml").is_file()
+
+
+@pytest.mark.parametrize("profile", ["stream", "llm", "broadcast", "reconnect"])
+def test_locustfiles_options_lists_every_sse_option_with_its_help(profile: str) -> None:
+    """Locust answers ``--help`` before it reads a locustfile; ``locustfiles --options`` is where
+    a user finds the ``--sse-*`` options on the command line. In its own process: it imports
+    Locust, which patches the standard library for gevent."""
+    import argparse
+    import subprocess
+    import sys
+
+    from harness.load.options import Defaults, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, Defaults())
+    options = [action for action in parser._actions if action.option_strings != ["-h", "--help"]]
+    assert len(options) >= 18
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "locustfiles", "--options", profile],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: locust -f ") and f"{profile}.py" in done.stdout
+    listed = {line.split()[0] for line in done.stdout.splitlines() if line.startswith("  --sse-")}
+    text = " ".join(done.stdout.split())
+    for action in options:
+        (name,) = action.option_strings
+        assert name in listed, f"{name} missing from --options {profile}"
+        assert " ".join(str(action.help).split()) in text, f"{name}'s help missing"
