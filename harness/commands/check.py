@@ -290,7 +290,7 @@ def _print_summary(result: CheckResult) -> None:
     for line in lines:
         word = line.split(": ", 2)[1]
         colour = "green" if word == "PASS" else "red"
-        console.print(f"[bold {colour}]{escape(line)}[/]")
+        console.print(f"[bold {colour}]{escape(line)}[/]", soft_wrap=True)
     if result.interrupted:
         console.print("[red]interrupted[/]: the unfinished cases are ERROR in the report")
     shown = [c for c in by_severity(report["cases"]) if c["outcome"] not in _HIDDEN]

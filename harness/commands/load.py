@@ -56,9 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.commands.reach import unreachable
+    from harness.request_args import http_url
     from harness.server.target import Target
 
     if args.url:
+        try:
+            http_url(args.url)
+        except argparse.ArgumentTypeError as exc:
+            print(f"sse-harness load: {exc}", file=sys.stderr)
+            return 2
         if problem := unreachable(Target(args.url, cafile=args.cafile, insecure=args.insecure)):
             print(f"sse-harness load: {problem}", file=sys.stderr)
             return 2
