@@ -11,6 +11,7 @@ import aiohttp
 from harness.outcome import Outcome
 from harness.server.cases import load_catalog, select
 from harness.server.cases.context import Context
+from harness.server.cases.timing import keepalive_limit
 from harness.server.probe import Window
 from harness.server.runner import case_bound, run_cases
 from harness.server.target import Target
@@ -63,3 +64,16 @@ def test_case_bounds_follow_the_window() -> None:
         assert case_bound(case, long) - case_bound(case, short) == 2 * 25.0
     headers_only = replace(long, max_seconds=0.5)
     assert min(case_bound(c, headers_only) for c in select()) > 2 * headers_only.header_timeout
+
+
+def test_a_case_with_its_own_read_is_bounded_by_it() -> None:
+    """The keep-alive case reads past the window until a silence outlasts the keep-alive bound;
+    its bound must allow that read, and grow with the keep-alive bound."""
+    keepalive = load_catalog()["server.keepalive.1"]
+    window = Window()
+    own_read = window.max_seconds + keepalive_limit(20.0)
+    assert case_bound(keepalive, window) > 2 * own_read + keepalive.timeout
+    assert case_bound(keepalive, window, 60.0) - case_bound(keepalive, window, 20.0) >= 2 * 40.0
+    assert case_bound(load_catalog()["server.status.1"], window, 60.0) == case_bound(
+        load_catalog()["server.status.1"], window
+    )

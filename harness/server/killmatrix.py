@@ -132,7 +132,8 @@ class FaultTarget:
 #: leaking generator only on a stream that would outlive the check, a held HEAD best on a long one.
 SPECIAL = {
     "no_keepalive": FaultTarget("/counter?count=3&interval_ms=1500", keepalive_bound_s=1.0),
-    "leak_generator": FaultTarget("/counter?count=1000&interval_ms=30"),
+    # A 30 s stream; the short keep-alive bound ends the keep-alive case's own read early.
+    "leak_generator": FaultTarget("/counter?count=1000&interval_ms=30", keepalive_bound_s=1.0),
     # A 3 s stream: its held HEAD is later than any bound, however loaded the machine.
     "head_held": FaultTarget("/counter?count=60&interval_ms=50"),
 }

@@ -41,6 +41,12 @@ class Window:
     connect_timeout: float = 5.0
     #: Longest wait for the response headers (a slow first byte beyond this is a timeout).
     header_timeout: float = 10.0
+    #: End the read once nothing has arrived for this long (None: no such bound), so a read
+    #: waiting to see whether a silence outlasts a limit stops as soon as it has.
+    idle_seconds: float | None = None
+    #: End the read once this many chunks carrying comment lines have arrived (None: no such
+    #: bound), so a read waiting for keep-alives stops once it has seen their cadence.
+    comment_chunks: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +176,13 @@ async def _read_body(
     inflate = _decompressor(cap.content_encoding)
     size = comments = 0
     body = bytearray()
+    last_arrival = time.monotonic()
     try:
         while True:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
+            if window.idle_seconds is not None:
+                remaining = min(remaining, last_arrival + window.idle_seconds - now)
             if remaining <= 0:
                 cap.end = "window"
                 break
@@ -185,7 +195,8 @@ async def _read_body(
                 cap.end = "eof"
                 parser.close()
                 break
-            t = time.monotonic() - start
+            last_arrival = time.monotonic()
+            t = last_arrival - start
             cap.chunks.append(Chunk(t, data))
             size += len(data)
             plain = inflate.decompress(data) if inflate is not None else data
@@ -200,7 +211,11 @@ async def _read_body(
             if parser.comments > comments:
                 comments = parser.comments
                 cap.comment_times.append(t)
-            if len(cap.events) >= window.max_events or size >= window.max_bytes:
+            enough_comments = (
+                window.comment_chunks is not None
+                and len(cap.comment_times) >= window.comment_chunks
+            )
+            if len(cap.events) >= window.max_events or size >= window.max_bytes or enough_comments:
                 cap.end = "window"
                 break
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:

@@ -4,9 +4,14 @@ Grading happens here and only here: a check returns a :class:`~.cases.model.Find
 case's level decides the outcome through :func:`harness.outcome.grade`. A case that needs a
 capability the target lacks is UNIMPLEMENTED; one that raises or overruns its bound is ERROR, with
 the reason, so one broken check never takes the run down with it. A case's bound follows the read
-window (a long window must not be cut by a fixed timer), and a run that is interrupted (Ctrl-C)
-still returns every result it has, the unfinished cases as ERROR naming the interruption, so a
-report is always written.
+window (a long window must not be cut by a fixed timer) and the case's own longer read, if it has
+one; a run that is interrupted (Ctrl-C) still returns every result it has, the unfinished cases
+as ERROR naming the interruption, so a report is always written.
+
+Every result's evidence carries ``next_step``: what to do about it ("" when nothing), read by
+every front end. An UNIMPLEMENTED case names the flag or code that makes it run, a breach the fix
+its case declares (or the finding's more specific one), an ERROR the flag to raise when a bound
+was overrun.
 """
 
 from __future__ import annotations
@@ -87,7 +92,23 @@ class ConformanceRun:
         }
 
 
-def _evidence(case: Case, finding: Finding) -> dict[str, Any]:
+#: ERROR next steps the harness knows.
+OVERRUN = (
+    "the bound follows the read window: if the target is slow to answer, raise --header-timeout;"
+    " if it streams slowly, raise --window-seconds"
+)
+DEFECT = "a defect of the harness, not of the target: please report it with this evidence"
+RERUN = "run again to let this case finish"
+
+
+def _next_step(case: Case, outcome: Outcome, finding: Finding) -> str:
+    """What to do about a result: the finding's own step, else a breach's fix, else nothing."""
+    if finding.next_step is not None:
+        return finding.next_step
+    return case.fix if outcome in (Outcome.FAILED, Outcome.NON_STRICT) else ""
+
+
+def _evidence(case: Case, finding: Finding, outcome: Outcome) -> dict[str, Any]:
     return {
         "rules": [
             {"id": r, "level": RULES[r].level.value, "text": RULES[r].text} for r in case.rules
@@ -95,46 +116,59 @@ def _evidence(case: Case, finding: Finding) -> dict[str, Any]:
         "observed": finding.observed,
         "excerpt": escape_bytes(finding.excerpt),
         "timings": {k: round(v, 4) for k, v in finding.timings.items()},
+        "next_step": _next_step(case, outcome, finding),
     }
 
 
-def case_bound(case: Case, window: Window) -> float:
+def case_bound(case: Case, window: Window, keepalive_bound_s: float = 20.0) -> float:
     """Seconds a case may take: its own margin on top of two full reads of the window (a resume
-    case reads the stream, then reconnects and reads again)."""
-    read = window.connect_timeout + window.header_timeout + window.max_seconds
+    case reads the stream, then reconnects and reads again), or of its own read if that is
+    longer."""
+    reads = [window]
+    if case.own_window is not None:
+        reads.append(case.own_window(window, keepalive_bound_s))
+    read = max(w.connect_timeout + w.header_timeout + w.max_seconds for w in reads)
     return case.timeout + 2 * read
+
+
+async def _check(case: Case, ctx: Context) -> tuple[Finding, Outcome]:
+    """Run one case within its bound; a missing capability, an overrun or a defect included."""
+    if case.needs not in await ctx.capabilities():
+        return Finding(
+            case.needs.unmet(ctx.target), None, next_step=case.needs.next_step(ctx.target)
+        ), Outcome.UNIMPLEMENTED
+    bound = case_bound(case, ctx.window, ctx.keepalive_bound_s)
+    try:
+        finding = await asyncio.wait_for(case.check(ctx), timeout=bound)
+    except TimeoutError:
+        return Finding(
+            f"the check overran its bound of {bound:g} s", None, next_step=OVERRUN
+        ), Outcome.ERROR
+    except Exception as exc:  # a harness defect must not end the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return Finding(
+            f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})",
+            None,
+            next_step=DEFECT,
+        ), Outcome.ERROR
+    if finding.conforms is None or case.observation:
+        return finding, Outcome.INFORMATIONAL
+    return finding, grade(case.level, finding.conforms)
 
 
 async def _run_one(case: Case, ctx: Context) -> CaseResult:
     start = time.monotonic()
-    missing = case.needs not in await ctx.capabilities()
-    if missing:
-        finding = Finding(f"the target does not offer the {case.needs.value} capability", None)
-        outcome = Outcome.UNIMPLEMENTED
-    else:
-        bound = case_bound(case, ctx.window)
-        try:
-            finding = await asyncio.wait_for(case.check(ctx), timeout=bound)
-            outcome = (
-                Outcome.INFORMATIONAL
-                if finding.conforms is None
-                else grade(case.level, finding.conforms)
-            )
-        except TimeoutError:
-            finding = Finding(f"the check overran its bound of {bound:g} s", None)
-            outcome = Outcome.ERROR
-        except Exception as exc:  # a harness defect must not end the run
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            finding = Finding(
-                f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})", None
-            )
-            outcome = Outcome.ERROR
-    return CaseResult(case, outcome, _evidence(case, finding), time.monotonic() - start)
+    finding, outcome = await _check(case, ctx)
+    return CaseResult(case, outcome, _evidence(case, finding, outcome), time.monotonic() - start)
 
 
 def _interrupted(case: Case) -> CaseResult:
-    finding = Finding("the run was interrupted before this case finished", None)
-    return CaseResult(case, Outcome.ERROR, _evidence(case, finding), 0.0)
+    finding = Finding("the run was interrupted before this case finished", None, next_step=RERUN)
+    return CaseResult(case, Outcome.ERROR, _evidence(case, finding, Outcome.ERROR), 0.0)
+
+
+def _longest_first(cases: list[Case]) -> list[Case]:
+    return sorted(cases, key=lambda c: c.own_window is None)
 
 
 async def run_cases(
@@ -165,7 +199,9 @@ async def run_cases(
                 on_result(result)
             return result
 
-        tasks = [asyncio.ensure_future(guarded(c)) for c in cases]
+        # A case with its own longer read starts first, so its read overlaps the others'.
+        started = {c.id: asyncio.ensure_future(guarded(c)) for c in _longest_first(cases)}
+        tasks = [started[c.id] for c in cases]
         try:
             await asyncio.gather(*tasks)
         except asyncio.CancelledError:

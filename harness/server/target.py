@@ -67,7 +67,12 @@ class Target:
 
 
 class Need(StrEnum):
-    """What a case needs of the target; a missing capability makes the case UNIMPLEMENTED."""
+    """What a case needs of the target; a missing capability makes the case UNIMPLEMENTED.
+
+    A skipped case is only useful if it says what to do about it, in words that need no source
+    code: :meth:`unmet` says what the case needs and this target lacks, :meth:`next_step` the
+    flag to pass or the code to add, for ``check`` and the pytest plugin alike.
+    """
 
     BLACK_BOX = "black-box"
     RESUMABLE = "resumable"
@@ -75,6 +80,66 @@ class Need(StrEnum):
     OBSERVABLE = "observable"
     #: The exchange runs over HTTP/2 (rules that bind only there, S-22; multiplexing).
     HTTP2 = "http2"
+
+    def unmet(self, target: Target) -> str:
+        """What a case with this need requires, and why this target does not give it."""
+        if self is Need.RESUMABLE:
+            return (
+                "this case reconnects with Last-Event-ID and expects the stream to continue"
+                " right after that id; the target was not declared resumable"
+            )
+        if self in (Need.SCRIPTED, Need.OBSERVABLE):
+            wants = (
+                "has the app stream a fixed script through its own stack"
+                if self is Need.SCRIPTED
+                else "watches the app's stream generators stop after clients leave"
+            )
+            base = target.contract_base
+            missing = (
+                "the run was told there is none (--contract '')"
+                if not base
+                else f"nothing at {base}/_contract answers as the contract"
+            )
+            return f"this case {wants}, which needs the scripting contract mounted; {missing}"
+        if self is Need.HTTP2:
+            why = (
+                "--http1 was passed"
+                if target.http == "1.1"
+                else "a plain http:// URL is spoken to in HTTP/1.1 unless told otherwise"
+                if urlsplit(target.url).scheme == "http"
+                else "the server did not offer h2 in the TLS handshake (ALPN)"
+            )
+            return f"this case runs only over HTTP/2; the run spoke HTTP/1.1 ({why})"
+        return ""
+
+    def next_step(self, target: Target) -> str:
+        """The flag to pass or the code to add so that a case with this need runs."""
+        if self is Need.RESUMABLE:
+            return (
+                "if the stream resumes after Last-Event-ID, pass --resumable"
+                " (pytest: --sse-resumable)"
+            )
+        if self in (Need.SCRIPTED, Need.OBSERVABLE):
+            return (
+                "mount the scripting contract in the app"
+                " (app.include_router(harness.contract.make_router())), or pass --contract"
+                " BASE_URL (pytest: --sse-contract) where it is mounted"
+            )
+        if self is Need.HTTP2:
+            if target.http == "1.1":
+                return "if the server speaks HTTP/2, drop --http1 (pytest: --sse-http auto)"
+            if urlsplit(target.url).scheme == "http":
+                return (
+                    "if the server speaks HTTP/2 without TLS (h2c), pass --http2"
+                    " (pytest: --sse-http 2); else point at its https:// URL (--cafile for a"
+                    " private CA). With no URL, sse-harness check --http2 runs these cases"
+                    " on the reference server"
+                )
+            return (
+                "if the server speaks HTTP/2, have it offer h2 by TLS ALPN (hypercorn does,"
+                " uvicorn speaks only HTTP/1.1), or pass --http2 (pytest: --sse-http 2)"
+            )
+        return ""
 
 
 def request_target(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.outcome import Level
 from harness.server.cases.context import Context
+from harness.server.cases.hints import SLOW_ANSWER
 from harness.server.cases.model import Finding, Need, case
 from harness.server.h2transport import CONNECTION_SPECIFIC
 from harness.server.probe import Capture
@@ -21,7 +22,29 @@ def header_excerpt(cap: Capture, *names: str) -> bytes:
 
 
 def no_response(cap: Capture) -> Finding:
-    return Finding(f"no response: {cap.end}: {cap.error}", False)
+    return Finding(
+        f"no response: {cap.end}: {cap.error}",
+        False,
+        next_step=SLOW_ANSWER
+        if cap.end == "timeout"
+        else "check that the target is running and answers at this URL",
+    )
+
+
+#: What usually turns a refused request into the stream, by status class.
+_REFUSED = {
+    401: "the app wants credentials: send them with --header 'Authorization: ...'"
+    " (pytest: --sse-header)",
+    403: "the app refused the credentials or origin: send the headers it needs with --header"
+    " (pytest: --sse-header)",
+    404: "no route at this URL: check the path (and --method if the stream is a POST)",
+    405: "the route does not take this method: pass --method POST and --body if the stream is"
+    " a POST (pytest: --sse-method, --sse-body)",
+    400: "the app rejected the request: send the query parameters, --body and --header it needs"
+    " (pytest: --sse-body, --sse-header)",
+    422: "the app rejected the request: send the query parameters, --body and --header it needs"
+    " (pytest: --sse-body, --sse-header)",
+}
 
 
 def media_parameters(content_type: str) -> dict[str, str]:
@@ -34,20 +57,35 @@ def media_parameters(content_type: str) -> dict[str, str]:
     return params
 
 
-@case("server.status.1", "The stream is answered with status 200", ["S-01"])
+@case(
+    "server.status.1",
+    "The stream is answered with status 200",
+    ["S-01"],
+    fix="answer the stream's request with 200 and the stream itself, and send what the app needs"
+    " to accept the request (--method, --body, --header; pytest: --sse-method, --sse-body,"
+    " --sse-header)",
+)
 async def status_200(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if cap.status is None:
         return no_response(cap)
+    server_error = "the app failed while opening the stream: its log has the exception"
     return Finding(
         f"status {cap.status} {cap.reason}"
         + ("" if cap.status == 200 else ": a conforming client fails the connection"),
         cap.status == 200,
         header_excerpt(cap, "Content-Type"),
+        next_step=server_error if cap.status >= 500 else _REFUSED.get(cap.status),
     )
 
 
-@case("server.headers.1", "Content-Type is text/event-stream", ["S-02"])
+@case(
+    "server.headers.1",
+    "Content-Type is text/event-stream",
+    ["S-02"],
+    fix="serve the stream as text/event-stream: sse-starlette's EventSourceResponse(gen()) does,"
+    ' or StreamingResponse(gen(), media_type="text/event-stream")',
+)
 async def content_type(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if cap.status is None:
@@ -63,7 +101,12 @@ async def content_type(ctx: Context) -> Finding:
     )
 
 
-@case("server.headers.2", "A charset parameter, if any, is utf-8", ["S-03"])
+@case(
+    "server.headers.2",
+    "A charset parameter, if any, is utf-8",
+    ["S-03"],
+    fix="send Content-Type: text/event-stream (or with charset=utf-8) and encode the body as UTF-8",
+)
 async def charset(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if cap.status is None:
@@ -79,7 +122,13 @@ async def charset(ctx: Context) -> Finding:
     )
 
 
-@case("server.headers.3", "Cache-Control forbids caching the stream", ["S-20"])
+@case(
+    "server.headers.3",
+    "Cache-Control forbids caching the stream",
+    ["S-20"],
+    fix="set the response header Cache-Control: no-cache (sse-starlette sends no-store; with"
+    ' StreamingResponse pass headers={"Cache-Control": "no-cache"})',
+)
 async def cache_control(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if cap.status is None:
@@ -96,7 +145,14 @@ async def cache_control(ctx: Context) -> Finding:
     return Finding(observed, ok, header_excerpt(cap, "Cache-Control"))
 
 
-@case("server.headers.4", "X-Accel-Buffering: no tells proxies not to buffer", ["S-21"])
+@case(
+    "server.headers.4",
+    "X-Accel-Buffering: no tells proxies not to buffer",
+    ["S-21"],
+    fix="set the response header X-Accel-Buffering: no (sse-starlette does; with"
+    ' StreamingResponse pass headers={"X-Accel-Buffering": "no"}), or proxy_buffering off;'
+    " in the nginx location",
+)
 async def accel_buffering(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if cap.status is None:
@@ -112,7 +168,14 @@ async def accel_buffering(ctx: Context) -> Finding:
     )
 
 
-@case("server.headers.5", "The stream is not compressed", ["S-21"])
+@case(
+    "server.headers.5",
+    "The stream is not compressed",
+    ["S-21"],
+    fix="leave the stream out of compression: exclude text/event-stream from the compression"
+    " middleware (Starlette's GZipMiddleware does in recent versions) and the proxy"
+    " (nginx: gzip off; in the stream's location)",
+)
 async def compression(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if cap.status is None:
@@ -133,6 +196,8 @@ async def compression(ctx: Context) -> Finding:
     "No Connection header from the application (forbidden over HTTP/2)",
     ["S-22"],
     level=Level.PRACTICE,
+    fix="do not set a Connection header in the app; sse-starlette's EventSourceResponse always"
+    ' adds Connection: keep-alive: del response.headers["connection"] after creating it',
 )
 async def connection_header(ctx: Context) -> Finding:
     """Over HTTP/1.1 the header is legal, so a breach there is latent: PRACTICE, not MUST.
@@ -167,6 +232,8 @@ async def connection_header(ctx: Context) -> Finding:
     "No connection-specific header over HTTP/2",
     ["S-22"],
     needs=Need.HTTP2,
+    fix="send none of Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade from"
+    ' the app (sse-starlette adds Connection: keep-alive: del response.headers["connection"])',
 )
 async def connection_specific_h2(ctx: Context) -> Finding:
     """RFC 9113 8.2.2: a response carrying Connection, Keep-Alive, Proxy-Connection,

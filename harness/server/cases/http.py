@@ -11,6 +11,7 @@ import aiohttp
 from harness.outcome import Level
 from harness.server.cases.context import Context
 from harness.server.cases.headers import header_excerpt
+from harness.server.cases.hints import read_more
 from harness.server.cases.model import Finding, Need, case
 from harness.server.cases.timing import HEADERS_BOUND_S
 from harness.server.h2transport import H2Link, H2Transport, StreamReset
@@ -20,9 +21,20 @@ from harness.server.transport import Answer
 #: A foreign origin, only ever sent as a header value.
 ORIGIN = "http://cross-origin.sse-harness.test"
 QUICK = Window(max_events=1, max_seconds=3.0, header_timeout=5.0)
+#: What a page on another origin needs, for an app that has no CORS yet.
+ADD_CORS = (
+    "if pages on other origins open this stream, add CORS: app.add_middleware(CORSMiddleware,"
+    ' allow_origins=["https://your.site"], allow_headers=["Last-Event-ID"])'
+)
 
 
-@case("server.cors.1", "A CORS preflight allows the Last-Event-ID header", ["S-19"])
+@case(
+    "server.cors.1",
+    "A CORS preflight allows the Last-Event-ID header",
+    ["S-19"],
+    fix="allow the Last-Event-ID request header in CORS: CORSMiddleware(..., allow_headers=["
+    '"Last-Event-ID"])',
+)
 async def preflight(ctx: Context) -> Finding:
     cap = await ctx.fetch(
         "preflight",
@@ -44,6 +56,7 @@ async def preflight(ctx: Context) -> Finding:
             " can connect",
             None,
             header_excerpt(cap),
+            next_step=ADD_CORS,
         )
     allowed = {
         h.strip().lower() for h in cap.headers.get("Access-Control-Allow-Headers", "").split(",")
@@ -57,14 +70,22 @@ async def preflight(ctx: Context) -> Finding:
     )
 
 
-@case("server.cors.2", "A cross-origin stream names an allowed origin", ["S-19"])
+@case(
+    "server.cors.2",
+    "A cross-origin stream names an allowed origin",
+    ["S-19"],
+    fix="answer a cross-origin request with Access-Control-Allow-Origin naming the page's origin"
+    ' (or *): CORSMiddleware(..., allow_origins=["https://your.site"])',
+)
 async def allow_origin(ctx: Context) -> Finding:
     cap = await ctx.fetch("cross-origin", headers={"Origin": ORIGIN}, window=QUICK)
     if cap.status is None:
         return Finding(f"no answer: {cap.end}: {cap.error}", False)
     value = cap.headers.get("Access-Control-Allow-Origin")
     if value is None:
-        return Finding("no Access-Control-Allow-Origin: same-origin pages only", None)
+        return Finding(
+            "no Access-Control-Allow-Origin: same-origin pages only", None, next_step=ADD_CORS
+        )
     return Finding(
         f"Access-Control-Allow-Origin: {value}",
         value in ("*", ORIGIN),
@@ -96,6 +117,8 @@ def _held(head: Capture, stream: Capture) -> bool:
     "HEAD is answered promptly, without a body",
     ["S-01"],
     level=Level.PRACTICE,
+    fix="answer HEAD with the stream's headers and no body, without running the stream: a HEAD"
+    ' route that returns Response(media_type="text/event-stream")',
 )
 async def head(ctx: Context) -> Finding:
     """Monitors and proxies probe with HEAD; a stream endpoint that hangs on it looks down.
@@ -139,7 +162,7 @@ async def head(ctx: Context) -> Finding:
     )
 
 
-@case("server.http.2", "Redirects on the way to the stream", ["S-15"])
+@case("server.http.2", "Redirects on the way to the stream", ["S-15"], observation=True)
 async def redirects(ctx: Context) -> Finding:
     """An observation: following redirects is the client's duty (S-15 is ADVICE), so no
     redirect chain a server sends is a breach; the report says which there was."""
@@ -160,6 +183,8 @@ CAPACITY_STREAMS = 100
     f"Under {CAPACITY_STREAMS} concurrent streams, a refusal is a 5xx, not a reset or a hang",
     ["S-14"],
     timeout=60.0,
+    fix="refuse streams beyond capacity with an HTTP error (503, with Retry-After), not by"
+    " dropping or stalling the connection: uvicorn --limit-concurrency N answers 503",
 )
 async def capacity(ctx: Context) -> Finding:
     """A 5xx stops a conforming client; a reset or a timeout makes it reconnect, which is the
@@ -212,6 +237,8 @@ MULTIPLEX_STREAMS = 100
     ["S-14"],
     needs=Need.HTTP2,
     timeout=60.0,
+    fix="let one HTTP/2 connection carry many streams: raise the server's concurrent-stream"
+    " limit (hypercorn: h2_max_concurrent_streams) and refuse with a 503, not a reset",
 )
 async def multiplexed(ctx: Context) -> Finding:
     """Browsers put every EventSource of an origin on one HTTP/2 connection, so a server whose
@@ -220,7 +247,11 @@ async def multiplexed(ctx: Context) -> Finding:
     with its code), is not."""
     main = await ctx.stream()
     if not main.chunks:
-        return Finding(f"the stream itself sent no body within the window ({main.end})", None)
+        return Finding(
+            f"the stream itself sent no body within the window ({main.end})",
+            None,
+            next_step=read_more(main, ctx.window),
+        )
     transport = ctx.transport
     if not isinstance(transport, H2Transport):
         return Finding("the run does not speak HTTP/2", None)

@@ -17,6 +17,17 @@ from harness.contract import STREAM_ID_HEADER
 from harness.server.cases.context import Context
 from harness.server.cases.model import Finding, Need, case
 
+#: What usually makes a generator stop when its client leaves.
+STOP_ON_DISCONNECT = (
+    "stop the generator when the client leaves: sse-starlette stops it for you; with"
+    " StreamingResponse, return when await request.is_disconnected() is true, and never run the"
+    " producer in a task that outlives the response"
+)
+#: How an endpoint of the user's own becomes observable.
+OBSERVE_ENDPOINT = (
+    "this endpoint does not name its stream: wrap its generator in the contract's"
+    " StreamRegistry.observe and send X-SSE-Stream-Id (harness.contract explains how)"
+)
 #: A generator must stop within this long after its client left (issue: 1 s).
 STOP_BOUND_S = 1.0
 #: How long to keep asking the target before concluding a generator still runs.
@@ -69,6 +80,7 @@ async def _settle(ctx: Context, stream_id: str) -> dict[str, Any] | None:
     "The generator stops within 1 s of the client leaving",
     ["S-23"],
     needs=Need.OBSERVABLE,
+    fix=STOP_ON_DISCONNECT,
 )
 async def generator_stops(ctx: Context) -> Finding:
     stream_id = await _open_and_abandon(ctx)
@@ -77,6 +89,7 @@ async def generator_stops(ctx: Context) -> Finding:
             f"no {STREAM_ID_HEADER} (none on the response, or the connection failed):"
             " this endpoint is not observed",
             None,
+            next_step=OBSERVE_ENDPOINT,
         )
     left = time.monotonic()
     record = await _settle(ctx, stream_id)
@@ -107,6 +120,7 @@ async def generator_stops(ctx: Context) -> Finding:
     ["S-23"],
     needs=Need.OBSERVABLE,
     timeout=60.0,
+    fix=STOP_ON_DISCONNECT + ", and release each stream's resources in a finally: block",
 )
 async def no_leak(ctx: Context) -> Finding:
     ids = await asyncio.gather(*(_open_and_abandon(ctx) for _ in range(CYCLES)))
@@ -116,6 +130,7 @@ async def no_leak(ctx: Context) -> Finding:
             f"no {STREAM_ID_HEADER} on any of {CYCLES} responses (or their connections failed):"
             " not observed",
             None,
+            next_step=OBSERVE_ENDPOINT,
         )
     records = await asyncio.gather(*(_settle(ctx, i) for i in observed))
     running = [

@@ -3,6 +3,10 @@
 A check only reports facts (:class:`Finding`: does the target conform, what was seen, the wire
 bytes, timings); the runner turns a finding into an outcome through the one grading rule, from the
 case's level. So no case can grade a PRACTICE breach as FAILED, or forget to quote its rule.
+
+Every case that can grade a breach says, where it is defined, what usually fixes it (``fix``: a
+line of app code, a header, a proxy setting), so a verdict is something a newcomer can act on;
+only an observation, which never grades, has none.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from harness.outcome import Level
 from harness.rules import RULES
 from harness.selection import select_by_id
 from harness.server.cases.context import Context
+from harness.server.probe import Window
 from harness.server.target import Need
 
-__all__ = ["CATALOG", "Case", "Finding", "Need", "case", "select"]
+__all__ = ["CATALOG", "Case", "Finding", "Need", "OwnWindow", "case", "select"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +33,15 @@ class Finding:
     conforms: bool | None = True
     excerpt: bytes = b""
     timings: Mapping[str, float] = field(default_factory=dict)
+    #: What to do about this finding when the case knows more than its general ``fix`` (the
+    #: flag to raise when the window was too short, the header this target lacks); None: the
+    #: case's ``fix`` for a breach, nothing otherwise.
+    next_step: str | None = None
 
 
 Check = Callable[[Context], Awaitable[Finding]]
+#: (the run's window, the keep-alive bound) -> the window of a case's own, longer read.
+OwnWindow = Callable[[Window, float], Window]
 
 _STRICTNESS = [Level.MUST, Level.SHOULD, Level.PRACTICE, Level.ADVICE]
 _ID = re.compile(r"^server\.[a-z0-9_]+\.\d+$")
@@ -46,6 +57,14 @@ class Case:
     check: Check
     #: Seconds the check may take on top of two reads of the window (``runner.case_bound``).
     timeout: float
+    #: What usually fixes a breach (a line of app code, a header, a setting); "" only for an
+    #: observation.
+    fix: str = ""
+    #: The case reports a fact and never grades a breach: the runner makes it INFORMATIONAL.
+    observation: bool = False
+    #: A case that must read more than the run's window says how much (``runner.case_bound``
+    #: allows for it).
+    own_window: OwnWindow | None = None
 
 
 CATALOG: dict[str, Case] = {}
@@ -59,10 +78,18 @@ def case(
     needs: Need = Need.BLACK_BOX,
     level: Level | None = None,
     timeout: float = 10.0,
+    fix: str = "",
+    observation: bool = False,
+    own_window: OwnWindow | None = None,
 ) -> Callable[[Check], Check]:
-    """Register a check under a stable id. The level defaults to the strictest of its rules."""
+    """Register a check under a stable id. The level defaults to the strictest of its rules.
+
+    A case that can grade (not an ``observation``) must say what usually fixes a breach.
+    """
     if not _ID.match(case_id) or case_id in CATALOG:
         raise ValueError(f"bad or duplicate case id {case_id!r}")
+    if observation == bool(fix.strip()):
+        raise ValueError(f"{case_id}: a graded case needs a fix, an observation has none")
     unknown = [r for r in rules if r not in RULES]
     if unknown or not rules:
         raise ValueError(f"{case_id}: unknown rules {unknown}")
@@ -70,7 +97,16 @@ def case(
 
     def register(check: Check) -> Check:
         CATALOG[case_id] = Case(
-            case_id, title, tuple(rules), level or strictest, needs, check, timeout
+            case_id,
+            title,
+            tuple(rules),
+            level or strictest,
+            needs,
+            check,
+            timeout,
+            fix.strip(),
+            observation,
+            own_window,
         )
         return check
 

@@ -18,6 +18,12 @@ _BREAK = re.compile("\r\n|\r|\n")
 #: Scheduled spacing of the timing script, and how far an arrival may stray from it.
 SPACING_S = 0.15
 TOLERANCE_S = 0.1
+#: The script left the contract's router intact, so what changed it lies on the way out.
+REWRITTEN = (
+    "something between the app and the client rewrites the stream's bytes (a middleware, a"
+    " proxy's body filter, a re-encoding): mount make_router() next to your SSE routes and remove"
+    " layers until the script arrives intact"
+)
 
 
 def expected_events(fields: list[dict[str, Any]]) -> list[Event]:
@@ -67,24 +73,44 @@ MULTILINE = [
 ]
 
 
-@case("server.script.1", "Multi-line data arrives line for line", ["S-06"], needs=Need.SCRIPTED)
+@case(
+    "server.script.1",
+    "Multi-line data arrives line for line",
+    ["S-06"],
+    needs=Need.SCRIPTED,
+    fix=REWRITTEN,
+)
 async def multiline(ctx: Context) -> Finding:
     return await _round_trip(ctx, "multiline", MULTILINE)
 
 
-@case("server.script.2", "Leading spaces in data survive", ["S-09"], needs=Need.SCRIPTED)
+@case(
+    "server.script.2",
+    "Leading spaces in data survive",
+    ["S-09"],
+    needs=Need.SCRIPTED,
+    fix=REWRITTEN,
+)
 async def leading_space(ctx: Context) -> Finding:
     fields = [{"data": " x"}, {"data": "  y"}, {"data": " "}, {"data": ""}, {"data": "\t z"}]
     return await _round_trip(ctx, "leading-space", fields)
 
 
-@case("server.script.3", "Colons and empty values in data survive", ["S-06"], needs=Need.SCRIPTED)
+@case(
+    "server.script.3",
+    "Colons and empty values in data survive",
+    ["S-06"],
+    needs=Need.SCRIPTED,
+    fix=REWRITTEN,
+)
 async def colons(ctx: Context) -> Finding:
     fields = [{"data": "a:b"}, {"data": ":c"}, {"data": "data: d"}, {"data": "id: 7"}]
     return await _round_trip(ctx, "colons", fields)
 
 
-@case("server.script.4", "Ids set, carry over and reset", ["S-10"], needs=Need.SCRIPTED)
+@case(
+    "server.script.4", "Ids set, carry over and reset", ["S-10"], needs=Need.SCRIPTED, fix=REWRITTEN
+)
 async def ids(ctx: Context) -> Finding:
     fields = [
         {"data": "a", "id": "1"},
@@ -97,7 +123,7 @@ async def ids(ctx: Context) -> Finding:
     return await _round_trip(ctx, "ids", fields)
 
 
-@case("server.script.5", "retry reaches the client", ["S-11"], needs=Need.SCRIPTED)
+@case("server.script.5", "retry reaches the client", ["S-11"], needs=Need.SCRIPTED, fix=REWRITTEN)
 async def retry(ctx: Context) -> Finding:
     fields: list[dict[str, Any]] = [
         {"data": "a", "retry": 0},
@@ -111,7 +137,13 @@ async def retry(ctx: Context) -> Finding:
     return found
 
 
-@case("server.script.6", "Event names arrive; empty means message", ["S-12"], needs=Need.SCRIPTED)
+@case(
+    "server.script.6",
+    "Event names arrive; empty means message",
+    ["S-12"],
+    needs=Need.SCRIPTED,
+    fix=REWRITTEN,
+)
 async def event_names(ctx: Context) -> Finding:
     fields = [
         {"data": "a"},
@@ -123,7 +155,13 @@ async def event_names(ctx: Context) -> Finding:
     return await _round_trip(ctx, "event-names", fields)
 
 
-@case("server.script.7", "Any Unicode in data arrives intact", ["S-04"], needs=Need.SCRIPTED)
+@case(
+    "server.script.7",
+    "Any Unicode in data arrives intact",
+    ["S-04"],
+    needs=Need.SCRIPTED,
+    fix=REWRITTEN,
+)
 async def unicode(ctx: Context) -> Finding:
     fields = [
         {"data": "七夕情人節"},
@@ -135,12 +173,24 @@ async def unicode(ctx: Context) -> Finding:
     return await _round_trip(ctx, "unicode", fields)
 
 
-@case("server.script.8", "CRLF line ends give the same events", ["S-05"], needs=Need.SCRIPTED)
+@case(
+    "server.script.8",
+    "CRLF line ends give the same events",
+    ["S-05"],
+    needs=Need.SCRIPTED,
+    fix=REWRITTEN,
+)
 async def crlf(ctx: Context) -> Finding:
     return await _round_trip(ctx, "crlf", MULTILINE, "\r\n")
 
 
-@case("server.script.9", "CR line ends give the same events", ["S-05"], needs=Need.SCRIPTED)
+@case(
+    "server.script.9",
+    "CR line ends give the same events",
+    ["S-05"],
+    needs=Need.SCRIPTED,
+    fix=REWRITTEN,
+)
 async def cr(ctx: Context) -> Finding:
     return await _round_trip(ctx, "cr", MULTILINE, "\r")
 
@@ -150,6 +200,8 @@ async def cr(ctx: Context) -> Finding:
     "Events arrive on schedule: each flushed when produced",
     ["S-17"],
     needs=Need.SCRIPTED,
+    fix="flush each event as it is produced: turn buffering off in middleware and proxies"
+    " (X-Accel-Buffering: no; nginx: proxy_buffering off;) and leave the stream uncompressed",
 )
 async def on_schedule(ctx: Context) -> Finding:
     count = 5
