@@ -4,6 +4,7 @@ reports/screenshots/ as an artifact of the run."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 
 from harness.clients.browser import CHROMIUM_FLAGS
+from harness.report.conformance import SEVERITY, verdict_line
+from harness.report.load import load_verdict_line
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path("reports") / "screenshots"
@@ -69,6 +72,13 @@ def test_conformance_page(browser: Any, run_folder: Path) -> None:
     page, errors = open_page(browser, run_folder / "index.html")
     assert errors == []
     assert page.locator("#cases tr").count() > 40
+    report = json.loads((run_folder / "conformance.json").read_text())
+    assert page.locator("#verdict").inner_text() == verdict_line(report)  # the page opens with it
+    shown = page.locator("#cases tr td:nth-child(2)").all_inner_texts()
+    assert len(shown) == len(report["cases"]) and "OK" in shown
+    assert shown == sorted(shown, key=SEVERITY.index) and shown[0] != "OK"  # failures first
+    first = page.locator("#cases tr").nth(1)
+    assert "Next step: " in first.inner_text()
     links = {a.inner_text(): a.get_attribute("href") for a in page.locator("nav a").all()}
     assert links == {"Conformance": "index.html", "Load": "load.html", "Clients": "clients.html"}
     page.close()
@@ -77,6 +87,8 @@ def test_conformance_page(browser: Any, run_folder: Path) -> None:
 def test_load_page_has_its_plots(browser: Any, run_folder: Path) -> None:
     page, errors = open_page(browser, run_folder / "load.html")
     assert errors == []
+    verdict = load_verdict_line(json.loads((run_folder / "load.json").read_text()))
+    assert page.locator("#verdict").inner_text() == verdict
     assert page.locator("svg").count() >= 3  # latency, start and series plots (matplotlib)
     assert page.locator("svg text", has_text="percentile").count() >= 1
     page.close()
