@@ -460,8 +460,11 @@ def _report() -> dict[str, Any]:
         "started": "2026-01-01T00:00:00+00:00",
         "duration_s": 1.5,
         "clients": [
-            {"name": "good", "version": "1.0", "available": True, "reason": None},
-            {"name": "bad", "version": "2.0 (Node 24.0.0)", "available": True, "reason": None},
+            {"name": "good", "version": "1.0", "available": True, "reason": None}
+            | {"source": "environment", "pinned": False},
+            {"name": "bad", "version": "2.0 (Node 24.0.0)", "available": True, "reason": None}
+            | {"source": "lock", "pinned": True},
+            # a report from before the ``source`` key: the pages still render it
             {"name": "gone", "version": "", "available": False, "reason": "npm failed"},
         ],
         "summary": {
@@ -494,8 +497,11 @@ def test_what_breaks_folds_failed_cells_by_rule() -> None:
 
 def test_markdown_matrix_shows_versions_what_breaks_and_every_cell() -> None:
     text = render_markdown(_report())
-    assert "| bad | 2.0 (Node 24.0.0) | 1 | 1 | 0 | 3 | 0 | 0 |" in text
-    assert "| gone | not available: npm failed | 0 | 0 | 0 | 0 | 5 | 0 |" in text
+    pinned = "pinned (version and hash from a lock shipped with sse-harness)"
+    assert f"| bad | 2.0 (Node 24.0.0) | {pinned} | 1 | 1 | 0 | 3 | 0 | 0 |" in text
+    assert "| good | 1.0 | your environment (the version you installed, not pinned) |" in text
+    assert "| gone | not available: npm failed |  | 0 | 0 | 0 | 0 | 5 | 0 |" in text
+    assert "Newest releases" not in text
     breaks = "(`client.lines.3`, `client.chunks.1`)"
     assert f"- FAILED **C-P2**: {SENTENCES['C-P2']} {breaks}" in text
     assert "### good 1.0\n\nNothing: no FAILED or NON-STRICT cell." in text

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from harness.clients import installs, node
 from harness.clients.adapters import CLIENTS, ClientSpec
@@ -45,8 +46,10 @@ __all__ = [
     "ClientColumn",
     "MatrixResult",
     "Result",
+    "Source",
     "run_columns",
     "run_matrix",
+    "source",
 ]
 
 #: Quiet time after the script is served before a cell ends: long enough for a client to
@@ -74,9 +77,26 @@ class Result:
     rule: str | None = None
 
 
+Source = Literal["lock", "latest", "environment", "system"]
+"""Where a column's client came from: ``lock``, a first-use install pinned by a lock shipped in
+the package (npm's ``package-lock.json``, a hash-pinned requirements file); ``latest``, a
+first-use install of the newest release (``--latest``); ``environment``, the harness's own
+Python environment, whose versions the user installed (the ``peers`` extra); ``system``, the
+machine's browser (Debian's package)."""
+
+
+def source(spec: ClientSpec, latest: bool) -> Source:
+    """Where ``spec``'s client comes from in this run: only what the matrix installs itself
+    (a ``package``) can be pinned; what the user or the system installed is theirs to pin."""
+    if spec.package is None:
+        return "system" if spec.kind == "browser" else "environment"
+    return "latest" if latest else "lock"
+
+
 @dataclass(slots=True)
 class ClientColumn:
     spec: ClientSpec
+    source: Source
     version: str = ""
     #: Why the client could not run (its cells are UNIMPLEMENTED), or None.
     unavailable: str | None = None
@@ -88,6 +108,11 @@ class ClientColumn:
             counts[result.outcome.value] += 1
         return counts
 
+    @property
+    def pinned(self) -> bool:
+        """The client's code is what a lock shipped in the package names, hash for hash."""
+        return self.source == "lock"
+
 
 @dataclass(slots=True)
 class MatrixResult:
@@ -95,6 +120,8 @@ class MatrixResult:
     columns: list[ClientColumn]
     started: float
     duration: float
+    #: The first-use clients are the newest releases (``--latest``), not the pinned ones.
+    latest: bool = False
 
     def summary(self) -> dict[str, dict[str, int]]:
         return {column.spec.name: column.summary() for column in self.columns}
@@ -108,15 +135,18 @@ def run_matrix(
     cases: str | None,
     progress: Progress | None = None,
     jobs: int = 1,
+    latest: bool = False,
 ) -> MatrixResult:
     """Run ``clients`` (names from :data:`CLIENTS`; None for all) on the cases matching
-    ``cases`` (see :func:`~harness.clients.catalog.select`). ``jobs``: see :func:`run_columns`."""
+    ``cases`` (see :func:`~harness.clients.catalog.select`). ``jobs`` and ``latest``: see
+    :func:`run_columns`."""
     names = list(CLIENTS) if clients is None else list(clients)
     unknown = [n for n in names if n not in CLIENTS]
     if unknown:
         raise ValueError(f"unknown client(s) {', '.join(unknown)}; known: {', '.join(CLIENTS)}")
     selected = select(cases)
-    return asyncio.run(run_columns([CLIENTS[n] for n in names], selected, progress, jobs))
+    specs = [CLIENTS[n] for n in names]
+    return asyncio.run(run_columns(specs, selected, progress, jobs, latest))
 
 
 async def run_columns(
@@ -124,11 +154,14 @@ async def run_columns(
     cases: Sequence[ClientCase],
     progress: Progress | None = None,
     jobs: int = 1,
+    latest: bool = False,
 ) -> MatrixResult:
     """The matrix for any client specs (tests pass their own), without writing reports.
 
     ``jobs`` runners per client work through its cases side by side (each cell still has its
     own runner and its own path on the server, so cells never see each other's requests).
+    ``latest``: the first-use clients are the newest releases, installed apart from the pinned
+    ones (:func:`harness.clients.node.prepare`, :func:`harness.clients.installs.pip_folder`).
     """
     if jobs < 1:
         raise ValueError("jobs must be >= 1")
@@ -137,19 +170,19 @@ async def run_columns(
     node_error: str | None = None
     if any(spec.needs_npm for spec in specs):
         try:
-            node_clients = await node.prepare()
+            node_clients = await node.prepare(latest)
         except Unavailable as exc:
             node_error = str(exc)
     async with FuzzServer() as server:
         columns = await asyncio.gather(
             *(
-                _Column(spec, cases, server, node_clients, progress).run(
+                _Column(spec, cases, server, node_clients, progress, latest).run(
                     jobs, node_error if spec.needs_npm else None
                 )
                 for spec in specs
             )
         )
-    return MatrixResult(list(cases), list(columns), started, time.time() - started)
+    return MatrixResult(list(cases), list(columns), started, time.time() - started, latest)
 
 
 class _Column:
@@ -162,8 +195,10 @@ class _Column:
         server: FuzzServer,
         node_clients: NodeClients | None,
         progress: Progress | None,
+        latest: bool,
     ) -> None:
         self.spec = spec
+        self.latest = latest
         self.cases = cases
         self.server = server
         self.node_clients = node_clients
@@ -173,11 +208,11 @@ class _Column:
         self._todo = iter(enumerate(cases))  # shared by the lanes: each case is taken once
 
     async def run(self, jobs: int, unavailable: str | None) -> ClientColumn:
-        column = ClientColumn(self.spec, unavailable=unavailable)
+        column = ClientColumn(self.spec, source(self.spec, self.latest), unavailable=unavailable)
         first: Launcher | None = None
         if unavailable is None and self.spec.kind == "python" and self.spec.package:
             try:
-                self.site = await installs.pip_folder(self.spec.package)
+                self.site = await installs.pip_folder(self.spec.package, self.latest)
             except Unavailable as exc:
                 column.unavailable = str(exc)
         if column.unavailable is None:

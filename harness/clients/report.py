@@ -4,8 +4,13 @@ The JSON shape is a contract (DESIGN.md "Report shapes"): ``schema_version``, ``
 version), ``cases`` (id, rules, title), ``results`` (client, case, outcome, expected, observed);
 it adds a summary per client, each case's wire script and expectations (the events, and for an
 LLM case what an SDK's user must get), and each result's notes and ``rule`` (the rule its
-outcome is pinned on). A Node client's version names the Node it ran on. The page is rendered
-from this JSON by :mod:`harness.report.clients`.
+outcome is pinned on). A Node client's version names the Node it ran on.
+
+Each client also says where its code came from: ``source`` (:data:`~harness.clients.matrix.Source`:
+``lock``, ``latest``, ``environment`` or ``system``) and ``pinned`` (``source == "lock"``: a lock
+shipped in the package names the version and its hash). ``latest`` at the top is True for a
+``--latest`` run, which grades the newest releases instead of the pinned ones. The page is
+rendered from this JSON by :mod:`harness.report.clients`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def to_json(result: MatrixResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "started": datetime.fromtimestamp(result.started, UTC).isoformat(),
         "duration_s": round(result.duration, 2),
+        "latest": result.latest,
         "summary": result.summary(),
         "clients": [
             {
@@ -53,6 +59,8 @@ def to_json(result: MatrixResult) -> dict[str, Any]:
                 "kind": c.spec.kind,
                 "available": c.unavailable is None,
                 "reason": c.unavailable,
+                "source": c.source,
+                "pinned": c.pinned,
             }
             for c in result.columns
         ],

@@ -34,6 +34,8 @@ class ClientsOptions:
     #: Runners per client working side by side (1 is the calmest for timing cases).
     jobs: int = 1
     progress: Progress | None = None
+    #: Grade the newest releases of the first-use clients instead of the pinned ones.
+    latest: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,9 @@ class ClientsResult:
 
 
 def run_clients(options: ClientsOptions) -> ClientsResult:
-    matrix = run_matrix(options.clients, options.cases, options.progress, options.jobs)
+    matrix = run_matrix(
+        options.clients, options.cases, options.progress, options.jobs, options.latest
+    )
     write_reports(matrix, options.report_dir)
     if options.markdown is not None:
         import json

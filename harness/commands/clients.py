@@ -2,7 +2,9 @@
 
 Serves each client case (exact bytes, chunk boundaries, delays, statuses, headers) from a fuzzing
 server on loopback and writes clients.json and clients.html (``--markdown`` also writes the
-matrix as Markdown: ``sse-harness clients --markdown docs/clients.md``). Exit codes: 0 the matrix
+matrix as Markdown: ``sse-harness clients --markdown docs/clients.md``). The first-use clients
+(npm packages, ``sseclient``) are the pinned versions of the locks shipped in the package;
+``--latest`` grades their newest releases instead, and the reports say so. Exit codes: 0 the matrix
 ran, whatever peers scored (their deviations are findings, not a broken run); 1 the ``harness``
 column has a FAILED, NON-STRICT or ERROR cell (the project's own client regressed); 2 a usage
 error (unknown client, a --cases pattern that selects nothing) or a client named in --clients
@@ -53,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="also write the matrix as Markdown (docs/clients.md is made this way)",
     )
+    parser.add_argument(
+        "--latest",
+        action="store_true",
+        help="grade the newest releases of the first-use clients (npm, sseclient) instead of"
+        " the pinned ones; installed apart, the pinned install is kept",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress")
     parser.add_argument(
         "--json", action="store_true", help="print clients.json on stdout instead of the tables"
@@ -77,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         markdown=args.markdown,
         jobs=args.jobs,
+        latest=args.latest,
         progress=None if args.quiet or args.json else _progress,
     )
     try:
@@ -98,16 +107,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(result: ClientsResult, report_dir: Path) -> None:
     from harness.outcome import Outcome
+    from harness.report.clients import LATEST_BANNER
 
     matrix = result.matrix
     outcomes = [o.value for o in Outcome]
-    print(f"\n{'client':20} {'version':28} " + " ".join(f"{o:>13}" for o in outcomes))
+    if matrix.latest:
+        print(f"\n{LATEST_BANNER}")
+    head = f"{'client':20} {'version':28} {'source':11} "
+    print("\n" + head + " ".join(f"{o:>13}" for o in outcomes))
     for column in matrix.columns:
         counts = column.summary()
         version = (column.version or "-")[:28]
-        print(
-            f"{column.spec.name:20} {version:28} " + " ".join(f"{counts[o]:>13}" for o in outcomes)
-        )
+        row = f"{column.spec.name:20} {version:28} {column.source:11} "
+        print(row + " ".join(f"{counts[o]:>13}" for o in outcomes))
     if result.unavailable:
         print("\nnot run (UNIMPLEMENTED): " + ", ".join(sorted(result.unavailable)))
     print(f"\n{len(matrix.cases)} cases, {matrix.duration:.1f} s; reports in {report_dir}")

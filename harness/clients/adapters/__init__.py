@@ -35,9 +35,11 @@ class ClientSpec:
     are then UNIMPLEMENTED rather than failed.
 
     ``package`` is what the column installs on first use into the cache directory, outside the
-    harness's environment: the npm package a Node runner imports or a browser page loads
-    instead of the native EventSource, or the pip requirement of a Python client that cannot
-    share the harness's environment (it gets a folder of its own on the worker's path).
+    harness's environment, pinned by a lock shipped in the package: the npm package a Node
+    runner imports or a browser page loads instead of the native EventSource (``js/
+    package-lock.json``), or the Python distribution of a client that cannot share the
+    harness's environment (``pins/<package>.txt``; it gets a folder of its own on the worker's
+    path).
     """
 
     name: str
@@ -107,7 +109,7 @@ CLIENTS: dict[str, ClientSpec] = {
             "sseclient",
             "python",
             _PY + "sseclient_btubbs",
-            "pip; installs on first use into its own folder (it clashes with sseclient-py)",
+            "pip; installs pinned on first use into its own folder (it clashes with sseclient-py)",
             reports_open=False,
             package="sseclient",
         ),
