@@ -2,9 +2,15 @@
 and the one place where a case's outcome becomes pytest's verdict.
 
 Options (``pytest --help``, group "sse-harness"): ``--sse-url``, ``--sse-method``, ``--sse-body``,
-``--sse-header NAME:VALUE`` (repeatable), ``--sse-resumable``, ``--sse-contract BASE_URL``,
+``--sse-header NAME:VALUE``, ``--sse-header-file FILE`` and ``--sse-header-env NAME=VARIABLE``
+(repeatable; the last two keep secrets off the command line), ``--sse-redact-header NAME``,
+``--sse-resumable``, ``--sse-contract BASE_URL``, ``--sse-contract-token TOKEN``,
 ``--sse-cafile PATH`` and ``--sse-insecure`` (https:// targets), ``--sse-http auto|1.1|2``, and
 ``--sse-strict`` (a NON-STRICT case fails instead of passing with a warning).
+
+The target's secrets (secret header values, the URL's credentials, the contract token) are
+masked (``harness.redact``) in every test report before pytest's terminal, JUnit file or other
+plugins read it, and in the report header; the wire keeps the real values.
 
 Fixtures:
 
@@ -44,7 +50,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.outcome import Outcome
-from harness.request_args import parse_header
+from harness.redact import Redactor
+from harness.request_args import header_from_env, parse_header, read_header_file
 
 if TYPE_CHECKING:
     from harness.server.target import Target
@@ -65,6 +72,10 @@ SEED_VARIABLE, DEFAULT_SEED = "SSE_HARNESS_SEED", 20261121
 EXAMPLES_VARIABLE, DEFAULT_EXAMPLES = "SSE_HARNESS_EXAMPLES", 100
 #: The target the fixtures grade when no ``--sse-url`` is given.
 REFERENCE_TARGET = "the reference server, started by the fixture"
+#: The ``--sse-url`` target, built once at configure time (None without ``--sse-url``).
+_GIVEN_TARGET = pytest.StashKey["Target | None"]()
+#: What the run's reports must mask (None: the run names no target, nothing to hide).
+_REDACTOR = pytest.StashKey["Redactor | None"]()
 
 
 class SSENonStrictWarning(UserWarning):
@@ -114,9 +125,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="extra request header (repeatable)",
     )
     group.addoption(
+        "--sse-header-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="request headers from a file of 'Name: value' lines ('#' comments; repeatable)",
+    )
+    group.addoption(
+        "--sse-header-env",
+        action="append",
+        default=[],
+        metavar="NAME=VARIABLE",
+        help="request header NAME with the value of environment variable VARIABLE (repeatable)",
+    )
+    group.addoption(
+        "--sse-redact-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="mask this header's value in test reports (repeatable); Authorization, Cookie and"
+        " names with key, token, secret or password always are",
+    )
+    group.addoption(
         "--sse-resumable", action="store_true", help="--sse-url resumes after Last-Event-ID"
     )
     group.addoption("--sse-contract", help="base URL of the scripting contract ('' for none)")
+    group.addoption(
+        "--sse-contract-token",
+        metavar="TOKEN",
+        help="the token of the app's locked scripting contract (default: the"
+        " SSE_HARNESS_CONTRACT_TOKEN environment variable)",
+    )
     group.addoption("--sse-cafile", help="CA bundle (PEM) that signs an https:// --sse-url")
     group.addoption(
         "--sse-insecure", action="store_true", help="accept any certificate from --sse-url"
@@ -137,9 +176,85 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Bad ``SSE_HARNESS_*`` values stop the session here, in one line, before any test runs."""
+    """Bad ``SSE_HARNESS_*`` values, and a ``--sse-url`` request that cannot be built (a header
+    file or variable missing), stop the session here, in one line, before any test runs."""
     scenario_seed()
     scenario_examples()
+    target = _given_target(config)
+    config.stash[_GIVEN_TARGET] = target
+    names = config.getoption("--sse-redact-header")
+    if target is not None:
+        from harness.server.check import target_redactor
+
+        config.stash[_REDACTOR] = target_redactor(target, names)
+    else:
+        token = config.getoption("--sse-contract-token")
+        config.stash[_REDACTOR] = Redactor([token], names) if token or names else None
+
+
+def _given_target(config: pytest.Config) -> Target | None:
+    """The target ``--sse-url`` and friends describe; None without ``--sse-url``."""
+    option = config.getoption
+    url = option("--sse-url")
+    if not url:
+        return None
+    from harness.request_args import read_body
+    from harness.server.target import request_target
+
+    try:
+        files = option("--sse-header-file")
+        headers = [
+            *(h for path in files for h in read_header_file(path, "--sse-header-file")),
+            *(header_from_env(h, "--sse-header-env") for h in option("--sse-header-env")),
+            *(parse_header(h, "--sse-header") for h in option("--sse-header")),
+        ]
+        body = option("--sse-body")
+        return request_target(
+            url,
+            method=option("--sse-method"),
+            body=read_body(body) if body is not None else None,
+            headers=headers,
+            resumable=option("--sse-resumable"),
+            contract=option("--sse-contract"),
+            cafile=option("--sse-cafile"),
+            insecure=option("--sse-insecure"),
+            http=option("--sse-http"),
+            contract_token=option("--sse-contract-token"),
+        )
+    except (argparse.ArgumentTypeError, OSError) as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    """Mask the run's secrets in each test report as it is made, before the terminal, the JUnit
+    file or any other plugin reads it."""
+    report = yield
+    _redact(item.config, report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    report = yield
+    _redact(collector.config, report)
+    return report
+
+
+def _redact(config: pytest.Config, report: Any) -> None:
+    """A report's failure text, skip reason and captured output, with the secrets masked (the
+    report is left as it is when there is nothing to mask in it)."""
+    redactor = config.stash.get(_REDACTOR, None)
+    if redactor is None:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        report.longrepr = (*longrepr[:2], redactor.text(longrepr[2]))
+    elif longrepr is not None:
+        text = str(longrepr)
+        if redactor.text(text) != text:
+            report.longrepr = redactor.text(text)
+    report.sections = [(title, redactor.text(body)) for title, body in report.sections]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -147,7 +262,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     harness.scenarios`` from any folder prints it (pytest asks only initial conftests)."""
     option = config.getoption
     url = option("--sse-url")
-    target = f"{option('--sse-method').upper()} {url}" if url else REFERENCE_TARGET
+    redactor = config.stash.get(_REDACTOR, None)
+    shown = redactor.text(url) if url and redactor is not None else url
+    target = f"{option('--sse-method').upper()} {shown}" if url else REFERENCE_TARGET
     if url and option("--sse-resumable"):
         target += " (resumable)"
     non_strict = "fails (--sse-strict)" if option("--sse-strict") else "passes with a warning"
@@ -172,44 +289,30 @@ def sse_reference_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sse_target(request: pytest.FixtureRequest) -> Target:
     from harness.commands.check import DEFAULT_PATH
-    from harness.request_args import read_body
-    from harness.server.target import Target, request_target
+    from harness.server.target import Target
 
-    option = request.config.getoption
-    url = option("--sse-url")
-    if not url:
-        base = request.getfixturevalue("sse_reference_server")
-        return Target(base + DEFAULT_PATH, resumable=True)
-    try:
-        headers = [parse_header(h, "--sse-header") for h in option("--sse-header")]
-        body = option("--sse-body")
-        return request_target(
-            url,
-            method=option("--sse-method"),
-            body=read_body(body) if body is not None else None,
-            headers=headers,
-            resumable=option("--sse-resumable"),
-            contract=option("--sse-contract"),
-            cafile=option("--sse-cafile"),
-            insecure=option("--sse-insecure"),
-            http=option("--sse-http"),
-        )
-    except (argparse.ArgumentTypeError, OSError) as exc:
-        raise pytest.UsageError(str(exc)) from exc
+    given = request.config.stash[_GIVEN_TARGET]
+    if given is not None:
+        return given
+    base = request.getfixturevalue("sse_reference_server")
+    return Target(base + DEFAULT_PATH, resumable=True)
 
 
 @pytest.fixture(scope="session")
-def sse_conformance(sse_target: Target) -> dict[str, Any]:
+def sse_conformance(sse_target: Target, request: pytest.FixtureRequest) -> dict[str, Any]:
     """Every case against the target, asked first as ``check`` asks it: a target that does not
     answer fails each test's setup with the cause, and one that is not an event stream runs only
     the response-head cases (the others skip, saying why)."""
     from harness.commands.reach import reach
     from harness.server.check import CheckOptions, run_check
 
-    found = reach(sse_target)
+    names = tuple(request.config.getoption("--sse-redact-header"))
+    found = reach(sse_target, redact_headers=names)
     if found.problem:
         pytest.fail(found.problem, pytrace=False)
-    options = CheckOptions(target=sse_target, write=False, not_a_stream=found.not_a_stream)
+    options = CheckOptions(
+        target=sse_target, write=False, not_a_stream=found.not_a_stream, redact_headers=names
+    )
     return run_check(options).report
 
 

@@ -20,10 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.commands.options import add_thresholds_option, add_tls_options
-from harness.request_args import http_url, parse_header
+from harness.commands.options import (
+    add_header_options,
+    add_thresholds_option,
+    add_tls_options,
+    given_headers,
+)
+from harness.request_args import http_url
 
 if TYPE_CHECKING:
+    from harness.redact import Redactor
     from harness.server.check import CheckOptions, CheckResult
     from harness.server.target import Target
 
@@ -46,14 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="request body, e.g. JSON for POST; @FILE reads a file. Sent as application/json"
         " unless a --header sets Content-Type",
     )
-    parser.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        type=parse_header,
-        metavar="NAME:VALUE",
-        help="extra request header (repeatable)",
-    )
+    add_header_options(parser)
     parser.add_argument(
         "--resumable",
         action="store_true",
@@ -63,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--contract",
         metavar="BASE_URL",
         help="where the scripting contract is mounted (default: the URL's origin; '' for none)",
+    )
+    parser.add_argument(
+        "--contract-token",
+        metavar="TOKEN",
+        help="the token the app's locked scripting contract expects (default: the"
+        " SSE_HARNESS_CONTRACT_TOKEN environment variable, which keeps it off the command line)",
     )
     add_tls_options(parser)
     protocol = parser.add_mutually_exclusive_group()
@@ -160,13 +165,18 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from harness.commands.reach import reach
+    from harness.redact import Redactor
     from harness.request_args import read_body
     from harness.selection import NoCaseMatched
     from harness.server.cases import load_catalog, select
     from harness.server.check import CheckOptions
     from harness.server.probe import Window
-    from harness.server.target import request_target
+    from harness.server.target import env_contract_token, request_target
 
+    headers = given_headers(args)
+    token = args.contract_token or env_contract_token()
+    # Every line this command prints goes through it: the run's secrets come from the arguments.
+    redactor = Redactor.for_request(args.url, headers, names=args.redact_header, secrets=[token])
     load_catalog()
     try:
         total = len(select(args.cases))
@@ -174,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         if args.url:
             http_url(args.url)
     except (NoCaseMatched, argparse.ArgumentTypeError) as exc:
-        return _fail(str(exc))
+        return _fail(redactor.text(str(exc)))
     except OSError as exc:
         return _fail(f"cannot read the body: {exc}")
     with contextlib.ExitStack() as stack:
@@ -186,19 +196,20 @@ def run(args: argparse.Namespace) -> int:
             url,
             method=args.method,
             body=body,
-            headers=args.header,
+            headers=headers,
             resumable=resumable,
             contract=args.contract,
             cafile=cafile,
             insecure=args.insecure,
             http=args.http,
+            contract_token=token,
         )
         window = Window(
             max_events=args.window_events,
             max_seconds=args.window_seconds,
             header_timeout=args.header_timeout,
         )
-        found = reach(target, timeout=window.header_timeout)
+        found = reach(target, timeout=window.header_timeout, redact_headers=args.redact_header)
         if found.problem:
             return _fail(found.problem)
         options = CheckOptions(
@@ -208,11 +219,12 @@ def run(args: argparse.Namespace) -> int:
             keepalive_bound_s=args.keepalive_bound,
             report_dir=args.report_dir,
             not_a_stream=found.not_a_stream,
+            redact_headers=tuple(args.redact_header),
         )
-        result = _run_with_progress(options, total, quiet=args.json)
+        result = _run_with_progress(options, total, quiet=args.json, shown=redactor.url(url))
         load_code = EXIT_OK
         if args.load_users > 0 and not result.interrupted and not found.not_a_stream:
-            load_code = _load_probe(args, target, result)
+            load_code = _load_probe(args, target, result, redactor)
     if args.json:
         print(json.dumps(result.report, indent=2, ensure_ascii=False))
     else:
@@ -224,8 +236,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if not result.passed or load_code else EXIT_OK
 
 
-def _load_probe(args: argparse.Namespace, target: Target, result: CheckResult) -> int:
-    """A bounded Locust run against the same request; its report joins the same folder."""
+def _load_probe(
+    args: argparse.Namespace, target: Target, result: CheckResult, redactor: Redactor
+) -> int:
+    """A bounded Locust run against the same request; its report joins the same folder. The
+    headers reach Locust in a private file, not on its command line (``run_load``)."""
     from harness.load.run import LoadError, LoadOptions, run_load
 
     # Streams end when the target ends them (a finite stream that closes is complete, not
@@ -234,8 +249,6 @@ def _load_probe(args: argparse.Namespace, target: Target, result: CheckResult) -
     locust += ["--sse-max-events", "0", "--sse-max-seconds", str(args.load_seconds)]
     if target.body is not None:
         locust += ["--sse-body", target.body.decode("utf-8", "replace")]
-    for name, value in target.headers:
-        locust += ["--sse-header", f"{name}:{value}"]
     options = LoadOptions(
         url=target.url,
         users=args.load_users,
@@ -247,17 +260,23 @@ def _load_probe(args: argparse.Namespace, target: Target, result: CheckResult) -
         insecure=target.insecure,
         locust_args=tuple(locust),
         stdout=sys.stderr,
+        headers=target.headers,
+        redact_headers=tuple(args.redact_header),
     )
     try:
         return run_load(options).exit_code
     except LoadError as exc:
-        print(f"sse-harness check: the load probe could not run: {exc}", file=sys.stderr)
+        reason = redactor.text(str(exc))
+        print(f"sse-harness check: the load probe could not run: {reason}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
 
-def _run_with_progress(options: CheckOptions, total: int, *, quiet: bool) -> CheckResult:
+def _run_with_progress(
+    options: CheckOptions, total: int, *, quiet: bool, shown: str
+) -> CheckResult:
+    """``shown``: the target's URL as it may be printed (redacted)."""
     from dataclasses import replace
 
     from rich.progress import Progress
@@ -265,7 +284,7 @@ def _run_with_progress(options: CheckOptions, total: int, *, quiet: bool) -> Che
     from harness.server.check import run_check
 
     with Progress(transient=True, disable=quiet or not sys.stderr.isatty()) as progress:
-        task = progress.add_task(f"checking {options.target.url}", total=total)
+        task = progress.add_task(f"checking {shown}", total=total)
         return run_check(replace(options, on_result=lambda _: progress.advance(task)))
 
 

@@ -3,7 +3,9 @@
 Without a URL it starts the reference server in a process of its own and loads its counter
 stream, so the command shows a whole run (report and gate verdict) on any machine. An
 ``https://`` URL is verified against the system CAs, or ``--cafile``'s, or not at all with
-``--insecure``. ``--locust ARGS`` passes more arguments to Locust
+``--insecure``. ``--header``, ``--header-file`` and ``--header-env`` give request headers (handed
+to Locust in a private file, never on its command line; secret values are masked in the report
+and in every message). ``--locust ARGS`` passes more arguments to Locust
 (e.g. ``--locust '--sse-max-events 10'``).
 Exit codes: 0 the gate passed, 1 a breach, 2 usage error or a run that could not start.
 The last line on stdout (after Locust's tables) is the verdict in words,
@@ -17,8 +19,17 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.commands.options import add_thresholds_option, add_tls_options
+from harness.commands.options import (
+    add_header_options,
+    add_thresholds_option,
+    add_tls_options,
+    given_headers,
+)
+
+if TYPE_CHECKING:
+    from harness.redact import Redactor
 
 __all__ = ["add_arguments", "run"]
 
@@ -39,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--processes", type=int, default=1, help="Locust processes on this machine (1)"
     )
     parser.add_argument("--report-dir", type=Path, help="default: reports/<time>/")
+    add_header_options(parser)
     add_tls_options(parser)
     add_thresholds_option(parser, "the gate")
     parser.add_argument(
@@ -56,26 +68,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.commands.reach import unreachable
+    from harness.redact import Redactor
     from harness.request_args import http_url
     from harness.server.target import Target
 
+    headers = given_headers(args)
+    redactor = Redactor.for_request(args.url, headers, names=args.redact_header)
     if args.url:
         try:
             http_url(args.url)
         except argparse.ArgumentTypeError as exc:
-            print(f"sse-harness load: {exc}", file=sys.stderr)
+            print(f"sse-harness load: {redactor.text(str(exc))}", file=sys.stderr)
             return 2
-        if problem := unreachable(Target(args.url, cafile=args.cafile, insecure=args.insecure)):
+        target = Target(
+            args.url, headers=tuple(headers), cafile=args.cafile, insecure=args.insecure
+        )
+        if problem := unreachable(target, redact_headers=args.redact_header):
             print(f"sse-harness load: {problem}", file=sys.stderr)
             return 2
-        return _run(args, args.url)
+        return _run(args, args.url, headers, redactor)
     from reference_server.launch import serve_subprocess
 
     with serve_subprocess(["--no-access-log"]) as server:
-        return _run(args, server.url)  # no path: the profile's default stream
+        # no path: the profile's default stream
+        return _run(args, server.url, headers, redactor)
 
 
-def _run(args: argparse.Namespace, url: str) -> int:
+def _run(
+    args: argparse.Namespace, url: str, headers: list[tuple[str, str]], redactor: Redactor
+) -> int:
     from harness.load.run import LoadError, LoadOptions, run_load
 
     options = LoadOptions(
@@ -91,11 +112,13 @@ def _run(args: argparse.Namespace, url: str) -> int:
         insecure=args.insecure,
         locust_args=tuple(shlex.split(args.locust)),
         stdout=sys.stderr if args.json else None,
+        headers=tuple(headers),
+        redact_headers=tuple(args.redact_header),
     )
     try:
         result = run_load(options)
     except LoadError as exc:
-        print(f"sse-harness load: {exc}", file=sys.stderr)
+        print(f"sse-harness load: {redactor.text(str(exc))}", file=sys.stderr)
         return 2
     if result.report_path.is_file():
         from harness.report.load import load_verdict_line

@@ -1,12 +1,20 @@
-"""Options several commands share, defined once: ``--thresholds`` (check, load, gate) and the
-TLS trust options ``--cafile`` / ``--insecure`` (check, load)."""
+"""Options several commands share, defined once: ``--thresholds`` (check, load, gate), the TLS
+trust options ``--cafile`` / ``--insecure`` and the request header options (check, load)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-__all__ = ["add_thresholds_option", "add_tls_options", "resolve_thresholds_option"]
+from harness.request_args import header_from_env, parse_header, read_header_file
+
+__all__ = [
+    "add_header_options",
+    "add_thresholds_option",
+    "add_tls_options",
+    "given_headers",
+    "resolve_thresholds_option",
+]
 
 
 def add_thresholds_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -42,3 +50,50 @@ def add_tls_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept any certificate from an https:// target (still TLS; nothing verified)",
     )
+
+
+def add_header_options(parser: argparse.ArgumentParser) -> None:
+    """``--header``, and for secrets that must not sit in a command line (``ps``, CI logs)
+    ``--header-file`` and ``--header-env``; ``--redact-header`` names more headers whose values
+    reports mask. Files and variables are read as the arguments are parsed: a missing one is a
+    usage error before anything runs."""
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        type=parse_header,
+        metavar="NAME:VALUE",
+        help="extra request header (repeatable)",
+    )
+    parser.add_argument(
+        "--header-file",
+        action="append",
+        default=[],
+        type=read_header_file,
+        metavar="FILE",
+        help="request headers from a file of 'Name: value' lines ('#' comments; repeatable)",
+    )
+    parser.add_argument(
+        "--header-env",
+        action="append",
+        default=[],
+        type=header_from_env,
+        metavar="NAME=VARIABLE",
+        help="request header NAME with the value of environment variable VARIABLE, e.g."
+        " --header-env Authorization=API_TOKEN (repeatable)",
+    )
+    parser.add_argument(
+        "--redact-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="mask this header's value in reports and messages (repeatable); Authorization,"
+        " Proxy-Authorization, Cookie and names with key, token, secret or password always are",
+    )
+
+
+def given_headers(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The headers of :func:`add_header_options`, in the order of precedence: a name given
+    twice takes its last value, ``--header`` over ``--header-env`` over ``--header-file``."""
+    from_files = [header for headers in args.header_file for header in headers]
+    return [*from_files, *args.header_env, *args.header]

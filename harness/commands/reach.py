@@ -2,13 +2,16 @@
 never started, a certificate the CA file does not sign, an HTTP/2 the server does not speak, a
 plain-HTTP server asked for TLS, or a route that answers 404 or JSON costs one line in plain
 words, not a report full of ERROR or FAILED rows. It asks through the same transport the run will
-use (``harness.server.transport``), so TLS and the protocol choice are checked too."""
+use (``harness.server.transport``), so TLS and the protocol choice are checked too. The cause
+quotes the URL and the client library's words, so it is redacted (``harness.redact``) like a
+report: no ``user:pass@``, secret query value or header value reaches the terminal."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,17 +53,27 @@ class Reach:
         return f"it answered {answer} {kind}, not 200 with text/event-stream: {hint}"
 
 
-def unreachable(target: Target | str, *, timeout: float = 10.0) -> str | None:
+def unreachable(
+    target: Target | str, *, timeout: float = 10.0, redact_headers: Sequence[str] = ()
+) -> str | None:
     """None when the target (or a plain URL, asked with GET) answers HTTP at all (any status);
     else a one-line cause."""
-    return reach(target, timeout=timeout).problem
+    return reach(target, timeout=timeout, redact_headers=redact_headers).problem
 
 
-def reach(target: Target | str, *, timeout: float = 10.0) -> Reach:
-    """Send the target's request once and keep the head of the answer (or why there was none)."""
+def reach(
+    target: Target | str, *, timeout: float = 10.0, redact_headers: Sequence[str] = ()
+) -> Reach:
+    """Send the target's request once and keep the head of the answer (or why there was none);
+    ``redact_headers`` names more secret headers (``--redact-header``)."""
+    from harness.server.check import target_redactor
     from harness.server.target import Target
 
-    return asyncio.run(_ask(Target(target) if isinstance(target, str) else target, timeout))
+    asked = Target(target) if isinstance(target, str) else target
+    found = asyncio.run(_ask(asked, timeout))
+    if found.problem is None:
+        return found
+    return replace(found, problem=target_redactor(asked, redact_headers).text(found.problem))
 
 
 def _with_scheme(url: str, scheme: str) -> str:

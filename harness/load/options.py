@@ -4,7 +4,12 @@ to its workers with the rest of Locust's options.
 
 Locust lists an argument in its web UI's start form only when its parser's own ``add_argument``
 marked it (``include_in_web_ui``); an argument group's ``add_argument`` is argparse's and marks
-nothing, so every option here is marked by :func:`_shown`.
+nothing, so every option here is marked by :func:`_shown`, and given its ``LOCUST_SSE_*``
+variable there too (Locust reads the environment only for options that name one).
+
+Secret header values need not sit on Locust's command line: ``--sse-header-file FILE`` and
+``--sse-header-env NAME=VARIABLE`` give them, ``--sse-header`` is masked in the web UI, and
+:func:`redactor` masks them (and the URL's credentials) in ``load.json`` and its page.
 
 ``--sse-max-events`` and ``--sse-max-seconds`` are the client's bounds, never a promise: only
 ``--sse-expect-events`` and ``--sse-expect-endless`` (and a profile's done event) make a stream
@@ -24,9 +29,23 @@ from urllib.parse import parse_qs, urlsplit
 from harness.load.chat import chat_stamper
 from harness.load.session import StreamSpec
 from harness.load.stamps import STAMPERS, StamperFactory
-from harness.request_args import parse_header, read_body
+from harness.redact import Redactor
+from harness.request_args import (
+    header_from_env,
+    parse_header,
+    read_body,
+    read_header_file,
+    split_userinfo,
+)
 
-__all__ = ["DEFAULT_PATH", "Defaults", "add_arguments", "check_options", "stream_spec"]
+__all__ = [
+    "DEFAULT_PATH",
+    "Defaults",
+    "add_arguments",
+    "check_options",
+    "redactor",
+    "stream_spec",
+]
 
 #: The reference server's counter: one small event a second, 60 of them, resumable.
 DEFAULT_PATH = "/counter?count=60&interval_ms=1000"
@@ -53,8 +72,8 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
     UI's start form."""
     group = parser.add_argument_group("sse-harness", f"SSE load options ({defaults.profile})")
 
-    def option(*names: str, **kwargs: Any) -> None:
-        _shown(group.add_argument(*names, **kwargs))
+    def option(*names: str, secret: bool = False, **kwargs: Any) -> None:
+        _shown(group.add_argument(*names, **kwargs), secret=secret)
 
     option("--sse-path", default=defaults.path, help="stream path and query")
     option("--sse-method", default=defaults.method, help="HTTP method")
@@ -66,7 +85,30 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
         action="append",
         default=[],
         metavar="NAME:VALUE",
+        secret=True,
         help="extra request header (repeatable; comma-separated in the web UI)",
+    )
+    option(
+        "--sse-header-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="request headers from a file of 'Name: value' lines ('#' comments; repeatable)",
+    )
+    option(
+        "--sse-header-env",
+        action="append",
+        default=[],
+        metavar="NAME=VARIABLE",
+        help="request header NAME with the value of environment variable VARIABLE (repeatable)",
+    )
+    option(
+        "--sse-redact-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="mask this header's value in load.json (repeatable); Authorization, Cookie and"
+        " names with key, token, secret or password always are",
     )
     option(
         "--sse-max-events",
@@ -147,10 +189,13 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
     )
 
 
-def _shown(action: argparse.Action) -> None:
-    """Mark an option for the web UI's start form, as Locust's own ``add_argument`` would."""
+def _shown(action: argparse.Action, *, secret: bool = False) -> None:
+    """Mark an option for the web UI's start form, as Locust's own ``add_argument`` would (a
+    secret one in a masked field), and give it its ``LOCUST_SSE_*`` variable, as
+    configargparse's ``add_argument(env_var=...)`` would."""
+    action.env_var = "LOCUST_" + action.dest.upper()  # type: ignore[attr-defined]
     action.include_in_web_ui = True  # type: ignore[attr-defined]
-    action.is_secret = False  # type: ignore[attr-defined]
+    action.is_secret = secret  # type: ignore[attr-defined]
     action.is_required = False  # type: ignore[attr-defined]
     action.is_multiple = False  # type: ignore[attr-defined]
 
@@ -175,13 +220,42 @@ def _stamps(name: str, path: str) -> StamperFactory:
     return chat_stamper(float(rate[0]))
 
 
+def _headers(options: argparse.Namespace) -> list[tuple[str, str]]:
+    """The headers of ``--sse-header-file``, ``--sse-header-env`` and ``--sse-header``, in that
+    order (as ``sse-harness check`` reads its own)."""
+    files = _given(options.sse_header_file)
+    return [
+        *(header for path in files for header in read_header_file(path, "--sse-header-file")),
+        *(header_from_env(h, "--sse-header-env") for h in _given(options.sse_header_env)),
+        *(parse_header(h, "--sse-header") for h in _given(options.sse_header)),
+    ]
+
+
+def _given(values: list[str]) -> list[str]:
+    """A repeatable option's values (the web UI splits its field at commas): empty ones are no
+    value."""
+    return [v.strip() for v in values if v.strip()]
+
+
+def redactor(host: str, options: argparse.Namespace) -> Redactor:
+    """What ``load.json`` must mask: the secret headers' values and the URL's credentials."""
+    return Redactor.for_request(
+        host.rstrip("/") + options.sse_path,
+        _headers(options),
+        names=_given(options.sse_redact_header),
+    )
+
+
 def stream_spec(host: str, options: argparse.Namespace) -> StreamSpec:
-    """The stream each user runs, from Locust's ``--host`` and the ``--sse-*`` options."""
+    """The stream each user runs, from Locust's ``--host`` and the ``--sse-*`` options. A URL's
+    ``user:pass@`` becomes a Basic ``Authorization`` header, as ``check``'s client sends it."""
+    url, basic = split_userinfo(host.rstrip("/") + options.sse_path)
+    headers = [*([basic] if basic else []), *_headers(options)]
     return StreamSpec(
-        url=host.rstrip("/") + options.sse_path,
+        url=url,
         method=options.sse_method.upper(),
         body=read_body(options.sse_body) if options.sse_body else None,
-        headers=tuple(parse_header(h, "--sse-header") for h in options.sse_header if h.strip()),
+        headers=tuple(headers),
         max_events=options.sse_max_events,
         max_seconds=options.sse_max_seconds,
         expect_events=options.sse_expect_events,

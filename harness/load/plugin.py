@@ -7,7 +7,8 @@ Per Locust process it keeps one :class:`LoadRun`:
 - a worker drains its metrics into every stats report it sends the master (Locust's own
   ``report_to_master``/``worker_report`` messaging), including the final one sent on quit;
 - the master (or the local runner) merges them and, on ``quitting``, writes ``load.json`` and
-  ``load.html``, gates the run against the thresholds file and sets Locust's exit code (1 on a
+  ``load.html`` (redacted: no secret header value or URL credential, ``harness.redact``), gates
+  the run against the thresholds file and sets Locust's exit code (1 on a
   breach; Locust's CPU-usage warning is a breach too).
 
 What can be known wrong before a run is said before it (Locust's ``init``, before any user
@@ -41,7 +42,7 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 from harness.load.calibration import Calibration
 from harness.load.gate import GateCheck, GateVerdict, Thresholds, evaluate, resolve_thresholds
 from harness.load.metrics import Metrics
-from harness.load.options import Defaults, add_arguments, check_options
+from harness.load.options import Defaults, add_arguments, check_options, redactor
 from harness.load.session import halt_reading, resume_reading
 
 __all__ = ["LoadRun", "install", "metrics_for"]
@@ -209,7 +210,7 @@ class LoadRun:
         if not self.is_master:
             runner.stop()  # on Ctrl-C or SIGTERM, users may still be running
             self.merged.absorb(self.metrics.drain())
-        report = self._report()
+        report = redactor(self.environment.host or "", self.options).report(self._report())
         verdict = self._verdict(report)
         report["gate"] = verdict.as_json()
         from harness.load.report import write_load

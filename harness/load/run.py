@@ -7,12 +7,20 @@ with :mod:`importlib.resources`, so the run works from any folder. A URL without
 (``http://127.0.0.1:8000``) loads the profile's own default path. The exit code is Locust's,
 which the quitting listener sets from the gate (0 pass, 1 breach); a run that cannot start is
 :class:`LoadError`, never a pass.
+
+Nothing secret goes on Locust's command line, which ``ps`` shows to every user of the machine:
+the URL (it may carry ``user:pass@`` or ``?token=``) travels in Locust's environment variables,
+the headers in a file only this user can read (``--sse-header-file``), removed after the run.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -52,6 +60,10 @@ class LoadOptions:
     locust_args: tuple[str, ...] = ()
     #: Where Locust's console output goes (None: inherited).
     stdout: TextIO | None = None
+    #: Request headers, handed over in a private file, never on the command line.
+    headers: tuple[tuple[str, str], ...] = ()
+    #: More header names whose values load.json must mask (``--sse-redact-header``).
+    redact_headers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +99,19 @@ def run_load(options: LoadOptions) -> LoadResult:
     parts = urlsplit(options.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise LoadError(f"expected an http:// or https:// URL, got {options.url!r}")
-    host = f"{parts.scheme}://{parts.netloc}"
+    # Locust reads these variables as --host and --sse-path; the command line still wins.
+    environment = {**os.environ, "LOCUST_HOST": f"{parts.scheme}://{parts.netloc}"}
     if parts.path or parts.query:
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        extra = ["--sse-path", path, *extra]
+        environment["LOCUST_SSE_PATH"] = (parts.path or "/") + (
+            f"?{parts.query}" if parts.query else ""
+        )
     command = [
         sys.executable, "-m", "locust", "-f", str(script), "--headless",
-        "--host", host, "-u", str(options.users), "-r", str(options.spawn_rate),
+        "-u", str(options.users), "-r", str(options.spawn_rate),
         "-t", options.run_time, "--sse-report-dir", str(directory), *extra,
     ]  # fmt: skip
+    for name in options.redact_headers:
+        command += ["--sse-redact-header", name]
     if options.processes > 1:
         command += ["--processes", str(options.processes)]
     if options.thresholds is not None:
@@ -108,12 +124,32 @@ def run_load(options: LoadOptions) -> LoadResult:
         command.append("--sse-insecure")
     # A load.json left by an earlier run in the same folder must not pass for this run's.
     (directory / "load.json").unlink(missing_ok=True)
-    if options.stdout is None:
-        code = subprocess.run(command, check=False).returncode
-    else:
-        done = subprocess.run(command, check=False, stdout=subprocess.PIPE, text=True)
-        options.stdout.write(done.stdout)
-        code = done.returncode
+    with _header_file(options.headers) as header_args:
+        command += header_args
+        if options.stdout is None:
+            code = subprocess.run(command, check=False, env=environment).returncode
+        else:
+            done = subprocess.run(
+                command, check=False, env=environment, stdout=subprocess.PIPE, text=True
+            )
+            options.stdout.write(done.stdout)
+            code = done.returncode
     if code == 0 and not (directory / "load.json").is_file():
         raise LoadError(f"Locust ended without writing {directory / 'load.json'}")
     return LoadResult(code, directory)
+
+
+@contextmanager
+def _header_file(headers: tuple[tuple[str, str], ...]) -> Iterator[list[str]]:
+    """``--sse-header-file PATH`` for a file of the headers in a folder only this user can
+    open (``mkdtemp`` makes it 0700, the file is 0600), removed when the run ends; no
+    arguments when there are no headers."""
+    if not headers:
+        yield []
+        return
+    with tempfile.TemporaryDirectory(prefix="sse-harness-") as folder:
+        path = Path(folder) / "headers"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.writelines(f"{name}: {value}\n" for name, value in headers)
+        yield ["--sse-header-file", str(path)]

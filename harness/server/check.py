@@ -3,18 +3,21 @@
 :func:`run_check` is what ``sse-harness check`` and the pytest plugin call; both build a
 :class:`CheckOptions` and read a :class:`CheckResult`. It writes ``conformance.json`` and
 ``junit.xml`` itself and asks :func:`harness.report.pages.publish` for the pages, so a run
-interrupted by Ctrl-C still leaves its report (the unfinished cases as ERROR).
+interrupted by Ctrl-C still leaves its report (the unfinished cases as ERROR). The report is
+redacted (:func:`target_redactor`) before anything sees it: no credential of the request reaches
+a file, a page or the caller's printout, while the wire keeps the real values.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.redact import Redactor
 from harness.report.conformance import junit_xml
 from harness.report.pages import new_run_folder, publish
 from harness.server.cases import load_catalog, select
@@ -22,7 +25,14 @@ from harness.server.probe import Window
 from harness.server.runner import CaseResult, run_cases
 from harness.server.target import Target
 
-__all__ = ["HEAD_CASES", "CheckOptions", "CheckResult", "run_check", "write_conformance"]
+__all__ = [
+    "HEAD_CASES",
+    "CheckOptions",
+    "CheckResult",
+    "run_check",
+    "target_redactor",
+    "write_conformance",
+]
 
 #: The cases that grade a response's head: all that is worth running against a target that is
 #: not an event stream (a 404, a JSON route), where every other case would only add noise.
@@ -48,6 +58,16 @@ class CheckOptions:
     #: Why the target's answer is not an event stream (``harness.commands.reach``); when set,
     #: only the selected :data:`HEAD_CASES` run and the report says why.
     not_a_stream: str | None = None
+    #: More header names whose values are secrets (``--redact-header``), beyond the usual ones.
+    redact_headers: tuple[str, ...] = ()
+
+
+def target_redactor(target: Target, names: Sequence[str] = ()) -> Redactor:
+    """What must not be written or printed of a run against ``target``: its secret headers
+    (``names`` adds to the usual ones), its URL's credentials and the contract token."""
+    return Redactor.for_request(
+        target.url, target.headers, names=names, secrets=[target.contract_token]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +110,7 @@ def run_check(options: CheckOptions) -> CheckResult:
     report = run.as_json()
     if options.not_a_stream is not None:
         report["not_an_event_stream"] = options.not_a_stream
+    report = target_redactor(options.target, options.redact_headers).report(report)
     directory = None
     if options.write:
         directory = options.report_dir or new_run_folder()
