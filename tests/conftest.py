@@ -213,15 +213,23 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = bin_dir / "python"
     site_packages = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=_without_pythonpath(),
     ).stdout.strip()  # fmt: skip
     running = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
     (Path(site_packages) / "_running_environment.pth").write_text("\n".join(running) + "\n")
+    # --ignore-installed: the running environment's own sse-harness (an editable checkout) is on
+    # the path too, and pip would call the wheel "already satisfied" by it.
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
-        check=True, capture_output=True, text=True,
+        [str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
+        check=True, capture_output=True, text=True, env=_without_pythonpath(),
     )  # fmt: skip
     return bin_dir
+
+
+def _without_pythonpath() -> dict[str, str]:
+    """The environment, less PYTHONPATH: what the installed tool imports comes from its own
+    virtualenv, never from a folder the test run put first."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 @pytest.fixture
@@ -232,7 +240,7 @@ def run_installed(installed: Path) -> RunInstalled:
     def run(
         cwd: Path, *command: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        environment = _without_pythonpath()
         environment["PATH"] = f"{installed}{os.pathsep}{environment['PATH']}"
         own = installed / command[0]
         return subprocess.run(
