@@ -175,7 +175,10 @@ def test_the_contract_example_mounts_the_contract() -> None:
     assert {"/_contract", "/_script", "/_observe/streams"} <= paths
 
 
-def test_ci_recipe_and_inline_commands_parse() -> None:
+def test_ci_recipe_and_inline_commands_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--header-env reads its variable while parsing: the recipe's secrets are set, as CI would."""
+    for variable in re.findall(r"--header-env '?[\w-]+=(\w+)", README):
+        monkeypatch.setenv(variable, "secret-from-ci")
     parser = build_parser()
     lines = [m for y in blocks("yaml") for m in re.findall(r"run: (sse-harness .*)", y)]
     inline = re.findall(r"`(sse-harness [^`]+)`", README)
