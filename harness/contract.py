@@ -7,17 +7,34 @@ start and stop, so disconnect cases can see what a black box hides. The referenc
 a router made by :func:`make_router` (with its own registry and limits); any FastAPI app can do
 the same, or mount the ready-made :data:`router`::
 
+    import os
+
     from fastapi import FastAPI
     from harness.contract import make_router
 
     app = FastAPI()
-    app.include_router(make_router())
+    # For test deployments: it lets whoever holds the token hold streams open.
+    app.include_router(make_router(token=os.environ.get("SSE_HARNESS_CONTRACT_TOKEN")))
 
 Contract version ``sse-harness/1``. All paths are relative to where the router is mounted.
 
+Access
+    The contract lets its caller hold streams open and read what the app's generators do, so
+    it is locked, and meant for test deployments only. Every route below, discovery included,
+    answers only a request whose ``X-SSE-Harness-Token`` header equals the token the app owner
+    set: ``make_router(token=...)``, else the ``SSE_HARNESS_CONTRACT_TOKEN`` environment
+    variable, read when the router is made (an empty one counts as none). The harness sends it
+    from ``check --contract-token``, pytest's ``--sse-contract-token`` or the same variable.
+    Without a token configured, only loopback clients (127.0.0.0/8, ::1, as the server reports
+    the peer) are served: behind a proxy on the same host every request comes from loopback,
+    so set a token there. Refusals are 403 with the reason in ``detail``. At most
+    ``max_streams`` scripted streams run at once; past that, 429 with ``Retry-After`` (seconds
+    until the soonest running script is due to end).
+
 ``GET /_contract``
     Discovery: ``{"contract": "sse-harness/1", "limits": {...}}``. A 404 here means the target does
-    not speak the contract, and cases that need it are UNIMPLEMENTED.
+    not speak the contract, a 403 that the harness lacks its token; either way cases that need
+    it are UNIMPLEMENTED.
 
 ``POST /_script`` (JSON body, at most ``max_body_bytes``, else 413)
     ``{"eol": "\\n" | "\\r\\n" | "\\r", "steps": [step, ...]}`` with at most ``max_steps`` steps,
@@ -60,15 +77,20 @@ A user can observe their own generators too: wrap them in :meth:`StreamRegistry.
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
+import math
+import os
 import time
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from starlette.types import Receive, Scope, Send
 
 from harness.request_guard import JsonSafeRoute
 from harness.sse_guard import GuardedEventSourceResponse, StreamControl, StreamEnded
@@ -76,7 +98,10 @@ from harness.stream import encode
 
 __all__ = [
     "CONTRACT_VERSION",
+    "LOOPBACK_ONLY",
     "STREAM_ID_HEADER",
+    "TOKEN_ENV",
+    "TOKEN_HEADER",
     "EndReason",
     "Script",
     "StreamRecord",
@@ -87,6 +112,14 @@ __all__ = [
 
 CONTRACT_VERSION = "sse-harness/1"
 STREAM_ID_HEADER = "X-SSE-Stream-Id"
+#: The request header that carries the contract's token, and the variable both sides read it from.
+TOKEN_HEADER = "X-SSE-Harness-Token"
+TOKEN_ENV = "SSE_HARNESS_CONTRACT_TOKEN"
+#: The 403's reason when no token is configured and the peer is not loopback.
+LOOPBACK_ONLY = (
+    "the scripting contract answers only loopback clients unless make_router(token=...) is set"
+    f" (or {TOKEN_ENV}); this request came from {{client}}"
+)
 MAX_STEPS = 10_000
 MAX_DELAY_MS = 60_000
 
@@ -271,21 +304,105 @@ async def _play(script: Script, control: StreamControl) -> AsyncGenerator[bytes,
             yield step.raw
 
 
+# -- the lock -----------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name ("testclient"), not an address the OS vouches for
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def _gate(token: str | None) -> Callable[[Request], Awaitable[None]]:
+    """The dependency every contract route runs first: the token, or a loopback peer."""
+    expected = token.encode() if token else None
+
+    async def admit(request: Request) -> None:  # async: FastAPI would give a def a thread
+        if expected is not None:
+            given = request.headers.get(TOKEN_HEADER)
+            if given is None:
+                raise HTTPException(403, f"the scripting contract needs its {TOKEN_HEADER} header")
+            if not hmac.compare_digest(given.encode(), expected):
+                raise HTTPException(403, f"the {TOKEN_HEADER} header does not match the token")
+            return
+        host = request.client.host if request.client is not None else None
+        if host is None or not _is_loopback(host):
+            raise HTTPException(403, LOOPBACK_ONLY.format(client=host or "an unknown peer"))
+
+    return admit
+
+
+class _Slots:
+    """The scripted streams running now, each with the monotonic time it is due to end."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._due: dict[int, float] = {}
+
+    def take(self, stream_id: int, due: float) -> None:
+        """Hold a slot for ``stream_id`` until :meth:`release`; 429 when none is free."""
+        if len(self._due) >= self.capacity:
+            wait = max(1, math.ceil(min(self._due.values()) - time.monotonic()))
+            raise HTTPException(
+                429,
+                f"{self.capacity} scripted streams are running, the most this contract allows at"
+                " once; retry when one ends",
+                headers={"Retry-After": str(wait)},
+            )
+        self._due[stream_id] = due
+
+    def release(self, stream_id: int) -> None:
+        self._due.pop(stream_id, None)
+
+
+class _SlotResponse(GuardedEventSourceResponse):
+    """A scripted stream that gives its slot back however it ends (completed, client gone,
+    cancelled), since the slot is taken before the response runs."""
+
+    def __init__(self, *args: Any, release: Callable[[], None], **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 def make_router(
     registry: StreamRegistry | None = None,
     *,
+    token: str | None = None,
+    max_streams: int = 64,
     max_body_bytes: int = 64 * 1024,
     max_total_delay_s: float = 60.0,
     shutdown_grace_s: float = 2.0,
 ) -> APIRouter:
-    """Build the contract's routes around ``registry`` (a fresh one when omitted)."""
+    """Build the contract's routes around ``registry`` (a fresh one when omitted).
+
+    ``token`` locks them (None: ``SSE_HARNESS_CONTRACT_TOKEN``, else loopback clients only);
+    ``max_streams`` caps the scripted streams running at once. See the module docstring.
+    """
+    if max_streams < 1:
+        raise ValueError(f"max_streams must be 1 or more, got {max_streams}")
     streams = registry if registry is not None else StreamRegistry()
-    api = APIRouter(max_body_size=max_body_bytes, tags=["contract"], route_class=JsonSafeRoute)
+    slots = _Slots(max_streams)
+    api = APIRouter(
+        max_body_size=max_body_bytes,
+        tags=["contract"],
+        route_class=JsonSafeRoute,
+        dependencies=[Depends(_gate(token if token is not None else os.environ.get(TOKEN_ENV)))],
+    )
     limits = {
         "max_body_bytes": max_body_bytes,
         "max_steps": MAX_STEPS,
         "max_delay_ms": MAX_DELAY_MS,
         "max_total_delay_s": max_total_delay_s,
+        "max_streams": max_streams,
     }
 
     @api.get("/_contract")
@@ -301,16 +418,18 @@ def make_router(
                 422, f"total delay {script.total_delay_s()} s exceeds {max_total_delay_s} s"
             )
         stream_id = streams.new_id()
+        slots.take(stream_id, time.monotonic() + script.total_delay_s())
         control = StreamControl(
             max_total_delay_s + shutdown_grace_s + 1, shutdown_grace_s=shutdown_grace_s
         )
-        return GuardedEventSourceResponse(
+        return _SlotResponse(
             streams.observe(_play(script, control), stream_id=stream_id, endpoint="/_script"),
             headers={STREAM_ID_HEADER: str(stream_id)},
             keepalive_s=0,
             control=control,
             shutdown_grace_s=shutdown_grace_s,
             on_disconnect=lambda: streams.mark_disconnected(stream_id),
+            release=lambda: slots.release(stream_id),
         )
 
     @api.get("/_observe/streams")

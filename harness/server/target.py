@@ -6,13 +6,24 @@ and checked before anything connects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-__all__ = ["BROWSER_HEADERS", "HttpChoice", "Need", "Target", "request_target"]
+from harness.contract import TOKEN_ENV, TOKEN_HEADER
+
+__all__ = [
+    "BROWSER_HEADERS",
+    "CROSS_ORIGIN",
+    "HttpChoice",
+    "Need",
+    "Target",
+    "env_contract_token",
+    "request_target",
+]
 
 #: Which HTTP the probe speaks: "auto" takes HTTP/2 when TLS ALPN offers it (plain http://
 #: stays HTTP/1.1), "1.1" never asks for HTTP/2, "2" insists (h2c with prior knowledge on http://).
@@ -25,6 +36,15 @@ BROWSER_HEADERS: Mapping[str, str] = {
     "Cache-Control": "no-cache",
     "Accept-Encoding": "gzip, deflate",
 }
+
+#: The foreign page origin the CORS cases send. ``.test`` cannot be registered (RFC 6761), so no
+#: real page has it: a server may allow it with credentials for the cases' sake at no risk.
+CROSS_ORIGIN = "http://cross-origin.sse-harness.test"
+
+
+def env_contract_token() -> str | None:
+    """The scripting contract's token from ``SSE_HARNESS_CONTRACT_TOKEN`` (set once, in CI)."""
+    return os.environ.get(TOKEN_ENV) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +64,9 @@ class Target:
     #: Accept any certificate (a self-signed test server); the run still speaks TLS.
     insecure: bool = False
     http: HttpChoice = "auto"
+    #: Unlocks the scripting contract (``harness.contract``); sent to its routes only, and
+    #: never described or printed.
+    contract_token: str | None = field(default_factory=env_contract_token, repr=False)
 
     @property
     def contract_base(self) -> str:
@@ -55,6 +78,10 @@ class Target:
     def request_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """What every request to the target sends: a browser's headers, the target's, ``extra``."""
         return {**BROWSER_HEADERS, **dict(self.headers), **dict(extra or {})}
+
+    def contract_auth(self) -> dict[str, str]:
+        """The header that unlocks the scripting contract's routes (none without a token)."""
+        return {TOKEN_HEADER: self.contract_token} if self.contract_token else {}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -98,7 +125,8 @@ class Need(StrEnum):
             missing = (
                 "the run was told there is none (--contract '')"
                 if not base
-                else f"nothing at {base}/_contract answers as the contract"
+                else f"nothing at {base}/_contract answers as the contract (a locked contract"
+                " refuses a request without its token with 403)"
             )
             return f"this case {wants}, which needs the scripting contract mounted; {missing}"
         if self is Need.HTTP2:
@@ -120,10 +148,17 @@ class Need(StrEnum):
                 " (pytest: --sse-resumable)"
             )
         if self in (Need.SCRIPTED, Need.OBSERVABLE):
+            token = (
+                "check the token: the one sent was refused"
+                if target.contract_token
+                else "pass its token with --contract-token TOKEN (pytest: --sse-contract-token)"
+                f" or the {TOKEN_ENV} environment variable"
+            )
             return (
                 "mount the scripting contract in the app"
                 " (app.include_router(harness.contract.make_router())), or pass --contract"
-                " BASE_URL (pytest: --sse-contract) where it is mounted"
+                " BASE_URL (pytest: --sse-contract) where it is mounted; if it is mounted and"
+                f" locked, {token}"
             )
         if self is Need.HTTP2:
             if target.http == "1.1":
@@ -153,9 +188,11 @@ def request_target(
     cafile: str | None = None,
     insecure: bool = False,
     http: HttpChoice = "auto",
+    contract_token: str | None = None,
 ) -> Target:
     """A target as a user describes it on a command line: a body without a Content-Type header
-    is sent as JSON, as the load user sends it, so both instruments make the same request."""
+    is sent as JSON, as the load user sends it, so both instruments make the same request; no
+    ``contract_token`` means the environment's."""
     given = list(headers)
     if body is not None and not any(name.lower() == "content-type" for name, _ in given):
         given.append(("Content-Type", "application/json"))
@@ -169,4 +206,5 @@ def request_target(
         cafile=cafile,
         insecure=insecure,
         http=http,
+        contract_token=contract_token if contract_token is not None else env_contract_token(),
     )

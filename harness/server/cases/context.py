@@ -136,7 +136,9 @@ class Context:
                 self.transport,
                 self.target.contract_base + "/_script",
                 method="POST",
-                headers=self.target.request_headers({"Content-Type": "application/json"}),
+                headers=self.target.request_headers(
+                    {"Content-Type": "application/json", **self.target.contract_auth()}
+                ),
                 body=json.dumps({"eol": eol, "steps": steps}).encode(),
                 window=window or replace(self.window, max_events=len(steps) + 1),
             )
@@ -153,14 +155,14 @@ class Context:
         return await self.get_json(f"{self.target.contract_base}/_observe/streams/{stream_id}")
 
     async def get_json(self, url: str) -> dict[str, Any] | None:
-        """A GET answered 200 with a JSON object, or None; bounded in time and size."""
+        """A GET of a contract route answered 200 with a JSON object, or None (a 403 from a
+        locked contract included); bounded in time and size."""
         bound = self.window.connect_timeout
         window = Window(
             max_events=1 << 20, max_seconds=bound, max_bytes=1 << 20, header_timeout=bound
         )
-        cap = await capture(
-            self.transport, url, headers={"Accept": "application/json"}, window=window
-        )
+        headers = {"Accept": "application/json", **self.target.contract_auth()}
+        cap = await capture(self.transport, url, headers=headers, window=window)
         if cap.status != 200 or cap.end not in ("eof", "no-body"):
             return None
         try:
