@@ -3,29 +3,46 @@ embedding (``uvicorn --factory reference_server.app:create_app``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from harness import __version__
 from harness.contract import STREAM_ID_HEADER, make_router
 from harness.request_guard import RequestBodyGuard, json_safe
-from harness.sse_guard import expose_server_send
+from harness.sse_guard import GuardedEventSourceResponse, expose_server_send
 from reference_server.cors import FaultAwareCors
 from reference_server.endpoints import broadcast, catalogue, chat, counter, lifecycle, seeds
 from reference_server.runtime import Runtime
-from reference_server.settings import Settings
+from reference_server.settings import DEFAULT_ORIGINS, Settings
 from reference_server.streaming import FAULT_HEADER
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new app with its own state (streams, channels), configured by ``settings``."""
+#: The endpoint families, each an ``APIRouter`` named ``router``.
+FAMILIES = (seeds, counter, broadcast, chat, lifecycle, catalogue)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    contract_token: str | None = None,
+    cors_origins: Sequence[str] = DEFAULT_ORIGINS,
+) -> FastAPI:
+    """A new app with its own state (streams, channels), configured by ``settings``.
+
+    ``contract_token`` locks the scripting contract (None: ``SSE_HARNESS_CONTRACT_TOKEN``, else
+    loopback clients only, see ``harness.contract``); ``cors_origins`` are the pages trusted to
+    read it with credentials (``reference_server.cors``). Neither is a ``Settings`` knob: a
+    secret and a list have no place among the numbers the CLI derives flags from.
+    """
     settings = settings if settings is not None else Settings()
     state = Runtime.build(settings)
 
@@ -41,11 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = state
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
-    # Browsers' EventSource is cross-origin more often than not (S-19); echoing the origin also
-    # serves withCredentials, which a wildcard cannot.
+    # Browsers' EventSource is cross-origin more often than not (S-19); naming the origin also
+    # serves withCredentials, which a wildcard cannot, so only trusted origins are named.
     app.add_middleware(
         FaultAwareCors,
-        allow_origin_regex=".*",
+        origins=cors_origins,
+        streams=_stream_paths(),
         allow_credentials=True,
         allow_methods=["GET", "HEAD", "POST"],
         allow_headers=["last-event-id", "content-type", "cache-control", FAULT_HEADER.lower()],
@@ -57,14 +75,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         make_router(
             state.registry,
+            token=contract_token,
+            max_streams=settings.script_max_streams,
             max_body_bytes=settings.max_body_bytes,
             max_total_delay_s=settings.script_max_delay_s,
             shutdown_grace_s=settings.shutdown_grace_s,
         )
     )
-    for family in (seeds, counter, broadcast, chat, lifecycle, catalogue):
+    for family in FAMILIES:
         app.include_router(family.router)
     return app
+
+
+def _stream_paths() -> list[re.Pattern[str]]:
+    """The paths of the endpoint families' streams (GET, HEAD and POST ones alike)."""
+    return [
+        route.path_regex
+        for family in FAMILIES
+        for route in family.router.routes
+        if isinstance(route, APIRoute) and route.response_class is GuardedEventSourceResponse
+    ]
 
 
 class _ReferenceApp(FastAPI):

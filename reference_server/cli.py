@@ -10,12 +10,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reference_server.settings import add_settings_arguments, settings_from_args
+from reference_server.settings import (
+    DEFAULT_ORIGINS,
+    add_settings_arguments,
+    origin_pattern,
+    settings_from_args,
+)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+#: ``harness.contract.TOKEN_ENV``, named here without importing FastAPI for ``--help``.
+TOKEN_ENV = "SSE_HARNESS_CONTRACT_TOKEN"
 
 __all__ = ["CA_PREFIX", "HELP", "add_arguments", "main", "run"]
 
@@ -62,7 +74,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve from N processes on one port (the counter resumes across them; the stream"
         " registry of /_observe is per process) (default: %(default)s)",
     )
+    parser.add_argument(
+        "--contract-token",
+        metavar="TOKEN",
+        help="serve the scripting contract (/_contract, /_script, /_observe) only to requests"
+        f" whose X-SSE-Harness-Token header is TOKEN (default: ${TOKEN_ENV}; without either,"
+        " only loopback clients are served). The variable keeps it out of ps and shell history",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        type=_origin,
+        metavar="ORIGIN",
+        help="a page origin allowed to read the server with credentials, scheme://host[:port]"
+        " (port * for any) or null; repeatable (default: "
+        + ", ".join(DEFAULT_ORIGINS)
+        + "; the stream endpoints also allow the harness's own test origin)",
+    )
     add_settings_arguments(parser)
+
+
+def _origin(text: str) -> str:
+    try:
+        origin_pattern([text])
+    except ValueError as bad:
+        raise argparse.ArgumentTypeError(str(bad)) from None
+    return text
 
 
 #: Printed before the ready line when --tls made a CA, followed by the CA file's path.
@@ -80,9 +118,21 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; open streams get ``--shutdown-grace-s`` to end cleanly."""
     from reference_server.app import create_app
 
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as bad:
+        print(f"sse-harness serve: error: {bad}", file=sys.stderr)
+        return 2
     if args.workers < 1 or (args.workers > 1 and args.http2):
         raise SystemExit("--workers must be 1 or more, and 1 with --http2")
+
+    def build() -> FastAPI:
+        return create_app(
+            settings,
+            contract_token=args.contract_token,
+            cors_origins=args.cors_origins or DEFAULT_ORIGINS,
+        )
+
     gc.set_threshold(*GC_THRESHOLDS)  # this process serves and does nothing else
     options: dict[str, Any] = {
         "host": args.host,
@@ -102,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1:
             from reference_server.launch import serve_workers
 
-            return serve_workers(lambda: create_app(settings), args.workers, tls=tls, **options)
-        app = create_app(settings)
+            return serve_workers(build, args.workers, tls=tls, **options)
+        app = build()
         if args.http2:
             from reference_server.http2 import serve_http2_forever
 

@@ -2,17 +2,27 @@
 
 One frozen dataclass holds every knob (delays, intervals, limits, buffer sizes) so that tests build
 a fast server with ``Settings(char_interval_s=0.005, ...)`` and the CLI exposes the same knobs
-without a second list: :func:`add_settings_arguments` derives one ``--flag`` per field.
+without a second list: :func:`add_settings_arguments` derives one ``--flag`` per field. The page
+origins a user trusts (``--cors-origin``) are parsed here too, so ``--help`` loads no web
+framework.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Settings", "add_settings_arguments", "settings_from_args"]
+__all__ = [
+    "DEFAULT_ORIGINS",
+    "Settings",
+    "add_settings_arguments",
+    "origin_pattern",
+    "settings_from_args",
+]
 
 
 def _knob(default: float | int, text: str) -> Any:
@@ -39,12 +49,15 @@ class Settings:
     slow_first_byte_s: float = _knob(5.0, "response delay of the slow_first_byte fault")
     leak_linger_s: float = _knob(5.0, "how long the leak_generator fault outlives its client")
     script_max_delay_s: float = _knob(60.0, "largest total delay a posted script may ask for")
+    script_max_streams: int = _knob(64, "most scripted streams running at once (429 past it)")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{f.name} must be a non-negative number, got {value!r}")
+        if self.script_max_streams < 1:
+            raise ValueError(f"script_max_streams must be 1 or more, got {self.script_max_streams}")
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,3 +78,34 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Build :class:`Settings` from a namespace filled by :func:`add_settings_arguments`."""
     return Settings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)})
+
+
+#: Pages served from this machine on any port, and ``null`` (file:// pages, sandboxed frames).
+DEFAULT_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", "null")
+
+_ORIGIN = re.compile(
+    r"(?P<site>https?://(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?))"
+    r"(?::(?P<port>[0-9]{1,5}|\*))?",
+    re.IGNORECASE,
+)
+
+
+def origin_pattern(origins: Iterable[str]) -> str | None:
+    """One regular expression matching ``origins`` (``scheme://host[:port]``, a port of ``*``
+    for any or none, or ``null``); None when there are none. A malformed one is a ValueError."""
+    parts = []
+    for origin in origins:
+        if origin == "null":
+            parts.append("null")
+            continue
+        found = _ORIGIN.fullmatch(origin)
+        if found is None:
+            raise ValueError(
+                f"{origin!r} is not an origin: scheme://host[:port] (port * for any), or null"
+            )
+        port = found["port"]
+        parts.append(
+            re.escape(found["site"].lower())
+            + ("(?::[0-9]{1,5})?" if port == "*" else f":{port}" if port else "")
+        )
+    return "|".join(f"(?:{p})" for p in parts) or None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -12,9 +14,12 @@ import pytest
 from fastapi import FastAPI
 
 from harness import contract
+from harness.cli import main
 from harness.contract import CONTRACT_VERSION, STREAM_ID_HEADER, make_router
 from harness.stream import encode
-from reference_server.launch import serve_in_thread
+from reference_server.app import create_app
+from reference_server.launch import serve_in_thread, serve_subprocess
+from reference_server.settings import Settings
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -185,3 +190,63 @@ async def test_the_router_mounts_in_any_fastapi_app(fetch) -> None:
             ):
                 finished = (await response.json())["finished"]
             assert [r["end_reason"] for r in finished] == ["completed"]
+
+
+TOKEN = "reference-token"
+
+
+async def test_the_reference_server_locks_its_contract_with_a_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Local runs need no token (the other tests); one given to create_app, or else found in
+    the environment, locks the contract, loopback clients included."""
+    monkeypatch.setenv(contract.TOKEN_ENV, TOKEN)
+    capped = create_app(Settings(script_max_streams=2), contract_token="given")
+    for app, token, cap in ((create_app(), TOKEN, 64), (capped, "given", 2)):
+        with serve_in_thread(app) as base:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(base + "/_contract") as refused:
+                    assert refused.status == 403
+                mine = {contract.TOKEN_HEADER: token}
+                async with session.get(base + "/_contract", headers=mine) as answer:
+                    assert (await answer.json())["limits"]["max_streams"] == cap
+                async with session.get(base + "/counter?count=1", headers=mine) as stream:
+                    assert stream.status == 200, "only the contract is locked"
+
+
+def test_serve_locks_the_contract_and_trusts_the_origins_it_is_given() -> None:
+    from reference_server import cli
+
+    assert cli.TOKEN_ENV == contract.TOKEN_ENV  # named there without importing FastAPI
+    flags = ["--no-access-log", "--contract-token", TOKEN, "--cors-origin", "https://app.example"]
+    with serve_subprocess(flags) as server:
+        refused = urllib.request.Request(server.url + "/_contract")
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(refused, timeout=10)
+        assert answer.value.code == 403
+        mine = urllib.request.Request(
+            server.url + "/_contract", headers={contract.TOKEN_HEADER: TOKEN}
+        )
+        with urllib.request.urlopen(mine, timeout=10) as unlocked:
+            assert json.load(unlocked)["contract"] == CONTRACT_VERSION
+        for origin, allowed in (("https://app.example", True), ("http://localhost:3000", False)):
+            page = urllib.request.Request(server.url + "/faults", headers={"Origin": origin})
+            with urllib.request.urlopen(page, timeout=10) as answer_:
+                assert (answer_.headers.get("Access-Control-Allow-Origin") == origin) is allowed
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--cors-origin", "https://app.example/"], "is not an origin"),
+        (["--script-max-streams", "0"], "script_max_streams must be 1 or more"),
+    ],
+)
+def test_serve_refuses_bad_locks_in_one_line(
+    flags: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        raise SystemExit(main(["serve", "--port", "0", *flags]))
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err.splitlines()[-1] and "Traceback" not in err
