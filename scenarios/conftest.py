@@ -16,7 +16,8 @@ from harness.server.target import Target
 #: Where the scripted scenarios come from, said in every skip that lacks it.
 CONTRACT_HOW = (
     "mount app.include_router(harness.contract.make_router()) in the app, or pass"
-    " --sse-contract BASE_URL where the contract is mounted"
+    " --sse-contract BASE_URL where the contract is mounted, and --sse-contract-token TOKEN (or"
+    " SSE_HARNESS_CONTRACT_TOKEN) if it is locked"
 )
 
 

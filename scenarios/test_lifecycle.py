@@ -32,7 +32,7 @@ async def leave_after(target: Target, events: int) -> tuple[str, float, dict[str
         async with session.post(
             target.contract_base + "/_script",
             json={"steps": steps},
-            headers=target.request_headers(),
+            headers=target.request_headers(target.contract_auth()),
         ) as response:
             stream_id = response.headers[STREAM_ID_HEADER]
             seen = 0

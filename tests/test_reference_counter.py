@@ -94,7 +94,7 @@ async def test_retry_is_sent_with_the_first_event_only(reference_server_url: str
 
 async def test_cross_origin_resume_is_allowed(reference_server_url: str, fetch) -> None:
     # S-19: a browser's preflight for Last-Event-ID, and a credentialed cross-origin stream.
-    origin = {"Origin": "https://app.example"}
+    origin = {"Origin": "http://localhost:5173"}
     preflight = await fetch(
         reference_server_url + "/counter",
         method="OPTIONS",
@@ -107,7 +107,7 @@ async def test_cross_origin_resume_is_allowed(reference_server_url: str, fetch) 
     assert preflight.status == 200
     assert "last-event-id" in preflight.headers["Access-Control-Allow-Headers"].lower()
     wire = await fetch(reference_server_url + "/counter?count=1&interval_ms=1", headers=origin)
-    assert wire.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert wire.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     assert wire.headers["Access-Control-Allow-Credentials"] == "true"
 
 

@@ -288,7 +288,7 @@ async def test_cors_refuses_last_event_id_in_the_preflight_only(reference_server
     """The preflight of a faulty stream leaves Last-Event-ID out (S-19); the clean one allows it,
     and the fault changes nothing else of the stream."""
     preflight = {
-        "Origin": "https://app.example",
+        "Origin": "http://localhost:5173",
         "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "last-event-id",
     }

@@ -110,8 +110,8 @@ UNPROVEN: dict[str, str] = {
     "server.framing.11": _HOSTILE + " (/endless)",
     "server.resume.2": _HOSTILE + " (/fragile: 500 on an unknown Last-Event-ID)",
     "server.cors.2": _HOSTILE
-    + " (/cors); the reference server echoes every origin (withCredentials needs it), and a"
-    " fault naming a wrong one would only restate the case",
+    + " (/cors); the reference server names trusted origins and the harness's test origin, with"
+    " credentials, and a fault naming a wrong one would only restate the case",
 }
 
 #: Reference-server settings (``python -m reference_server`` flags) that make faults quick to

@@ -16,10 +16,11 @@ from harness.server.cases.model import Finding, Need, case
 from harness.server.cases.timing import HEADERS_BOUND_S
 from harness.server.h2transport import H2Link, H2Transport, StreamReset
 from harness.server.probe import Capture, Window
+from harness.server.target import CROSS_ORIGIN
 from harness.server.transport import Answer
 
 #: A foreign origin, only ever sent as a header value.
-ORIGIN = "http://cross-origin.sse-harness.test"
+ORIGIN = CROSS_ORIGIN
 QUICK = Window(max_events=1, max_seconds=3.0, header_timeout=5.0)
 #: What a page on another origin needs, for an app that has no CORS yet.
 ADD_CORS = (
