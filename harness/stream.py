@@ -59,6 +59,8 @@ _KNOWN_FIELDS = frozenset((b"data", b"event", b"id", b"retry"))
 _BLOCK_PREFIXES = ("data: ", "event: ", "id: ")
 # _split_lf: a line longer than this is cut out with memchr, not split character by character.
 _SPLIT_WINDOW = 1 << 14
+# Parser._held: more data lines than this, added by one call to an unfinished event, are joined.
+_JOIN_LINES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ class Parser:
         # Event buffers (C-P9, C-P10): data lines, joined at dispatch.
         self._data: list[str] = []
         self._data_size = 0
+        self._data_lines = 0  # of _data, those _data_size measured
         self._type = ""
         self._id: str | None = None  # id buffer; None means unchanged since the last dispatch
         self._open_block = False  # a non-blank line has been seen since the last blank line
@@ -338,10 +341,28 @@ class Parser:
             elif name == "retry" and value.isascii() and value.isdigit():
                 self.retry = _retry_ms(value)
         self._type, self._id, self.last_event_id = kind, id_, last
-        self._data_size = sum(map(len, data)) + len(data)
-        if self._data_size > max_event:
+        size = self._data_size = self._held(data, 0 if events else self._data_size)
+        if size > max_event:
             self._over_event(kind, id_, last, events)
         return events
+
+    def _held(self, data: list[str], size: int) -> int:
+        """The size of ``data`` (its joined length + 1), given ``size``, that of the lines an
+        earlier call left (0 once an event was dispatched: then every line is new).
+
+        Only the lines this call added are measured, so an event that spans many calls costs
+        linear time, not quadratic; and many of them become one string, so that short lines
+        (some 50 bytes each as objects) cannot hold many times ``max_event`` in memory.
+        """
+        held = size and self._data_lines
+        added = len(data) - held
+        if added > _JOIN_LINES:
+            data[held:] = ["\n".join(data[held:])]
+            size += len(data[-1]) + 1
+        elif added:
+            size += sum(map(len, data[held:])) + added
+        self._data_lines = len(data)
+        return size
 
     def _blocks(self, lines: list[str]) -> list[Event]:
         """The block fast path: the same decisions as :meth:`_lines`, a column at a time.
