@@ -56,6 +56,10 @@ class Metrics:
         self.active = 0
         #: Most streams one process held at once (merged as a maximum).
         self.peak_streams = 0
+        #: Failed streams by why (``harness.load.session.FAILURES``), and one message of each
+        #: (the first this process saw; merged, the first absorbed).
+        self.failures: Counter[str] = Counter()
+        self.failure_examples: dict[str, str] = {}
 
     def histogram(self, name: str) -> Histogram:
         """The histogram ``name``, created empty on first use (profile-specific metrics)."""
@@ -72,6 +76,10 @@ class Metrics:
     def stream_closed(self) -> None:
         self.active -= 1
 
+    def stream_failed(self, key: str, example: str) -> None:
+        self.failures[key] += 1
+        self.failure_examples.setdefault(key, example)
+
     def sample(self, wall: float) -> None:
         """Note how many streams are open in the second ``wall`` falls in (called once a second)."""
         self.active_per_s[int(wall)] = self.active
@@ -86,12 +94,15 @@ class Metrics:
             "events_per_s": {str(s): n for s, n in self.events_per_s.items()},
             "active_per_s": {str(s): n for s, n in self.active_per_s.items()},
             "peak_streams": self.peak_streams,
+            "failures": {key: [n, self.failure_examples[key]] for key, n in self.failures.items()},
         }
         for histogram in self.histograms.values():
             histogram.reset()
         self.counters = Counter(dict.fromkeys(COUNTERS, 0))
         self.events_per_s.clear()
         self.active_per_s.clear()
+        self.failures.clear()
+        self.failure_examples.clear()
         return delta
 
     def absorb(self, delta: dict[str, Any]) -> None:
@@ -102,6 +113,9 @@ class Metrics:
         self.events_per_s.update({int(s): n for s, n in delta["events_per_s"].items()})
         self.active_per_s.update({int(s): n for s, n in delta["active_per_s"].items()})
         self.peak_streams = max(self.peak_streams, delta["peak_streams"])
+        for key, (n, example) in delta["failures"].items():
+            self.failures[key] += n
+            self.failure_examples.setdefault(key, example)
 
     @property
     def peak(self) -> int:

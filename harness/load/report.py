@@ -1,12 +1,14 @@
 """``load.json``: the load instrument's report document, built from the merged metrics.
 
 It follows the shape DESIGN.md fixes ("Report shapes"), plus keys tools may use: ``streams``
-(how streams ended, error rate), ``series`` (per-second events and open streams), ``per_worker``
-(each Locust worker's share), ``cpu_warning``, ``broadcast`` (fan-out completeness, when a
-publisher ran), ``histograms`` (each HDR histogram in HdrHistogram's standard compressed
-encoding, so later comparisons can be made from the JSON alone) and ``percentiles`` (each
-histogram's percentile curve, which the page plots: the renderer needs no histogram code).
-``metrics`` holds ``tls_ms`` (TCP connect end to TLS handshake end) only when the run used TLS.
+(how streams ended, error rate, and ``failures``: each failed stream counted once under a key of
+``harness.load.session.FAILURES``, with its ``count`` and one ``example`` message), ``series``
+(per-second events and open streams), ``per_worker`` (each Locust worker's share),
+``cpu_warning``, ``broadcast`` (fan-out completeness, when a publisher ran), ``histograms`` (each
+HDR histogram in HdrHistogram's standard compressed encoding, so later comparisons can be made
+from the JSON alone) and ``percentiles`` (each histogram's percentile curve, which the page
+plots: the renderer needs no histogram code). ``metrics`` holds ``tls_ms`` (TCP connect end to
+TLS handshake end) only when the run used TLS.
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ def load_report(
                 name.removeprefix("ended_"): n
                 for name, n in sorted(counters.items())
                 if name.startswith("ended_")
+            },
+            "failures": {
+                key: {"count": n, "example": metrics.failure_examples.get(key, "")}
+                for key, n in sorted(metrics.failures.items(), key=lambda item: (-item[1], item[0]))
             },
         },
         "throughput": throughput,

@@ -12,10 +12,14 @@ This is where the metrics of DESIGN.md "Load metrics" are taken, with these cloc
 An event's dispatch time is the moment the ``recv`` that completed it returned: the parser runs
 right after, and every event one ``recv`` completes shares that moment (so their gap is 0).
 
-Every stream is bounded by ``max_events`` and ``max_seconds``; every read by ``timeout_s`` of
-silence; reconnects by ``max_reconnects``. Those bounds are the client's, never a promise: a
-stream the server ends cleanly is a clean end unless the user declared more was due. How a
-stream ends is one of :data:`ENDS`.
+Every stream is bounded by ``max_events`` and ``max_seconds``; every response head by
+``timeout_s`` in all, every open stream by ``timeout_s`` without a line end (silence, or a
+trickle of bytes that never ends a line); reconnects by ``max_reconnects``; what the parser holds
+by the core's bounds (``harness.stream``: a line of 1 MiB, an event of 8 Mi characters) and the
+response head by ``harness.load.transport.MAX_HEAD_BYTES``. Those bounds are the client's, never
+a promise: a stream the server ends cleanly is a clean end unless the user declared more was due.
+How a stream ends is one of :data:`ENDS`; why a stream failed is one of :data:`FAILURES`, counted
+in ``streams.failures`` of load.json.
 
 What to send, whether a response is a stream, and whether and when to reconnect are decided by
 :class:`harness.connection.SourceMachine`, the same machine the asyncio client drives; this module
@@ -38,8 +42,10 @@ from harness.connection import (
     Request,
     SourceMachine,
     SSEConnectionError,
+    SSEContentTypeError,
     SSEError,
     SSELimitError,
+    SSEReconnectLimitError,
     SSEStatusError,
     SSETimeoutError,
 )
@@ -47,17 +53,23 @@ from harness.load.integrity import Sequence as IdSequence
 from harness.load.metrics import Metrics
 from harness.load.stamps import STAMPERS, StamperFactory
 from harness.load.transport import (
+    MAX_HEAD_BYTES,
     Endpoint,
+    HeadTimeoutError,
+    HeadTooLargeError,
     HTTPParseError,
     StreamConnection,
     TLSHandshakeError,
     tls_context,
 )
-from harness.stream import Event
+from harness.stream import DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, Event
 
 __all__ = [
     "ENDS",
+    "FAILURES",
     "End",
+    "RetryTooLongError",
+    "StalledError",
     "StreamListener",
     "StreamObserver",
     "StreamResult",
@@ -79,6 +91,53 @@ End = Literal["bound", "done", "eof", "truncated", "error", "stopped"]
 ENDS: tuple[End, ...] = ("bound", "done", "eof", "truncated", "error", "stopped")
 #: How far :meth:`_Reader.fail` follows an error's causes (a chain is a few long).
 _MAX_CAUSES = 8
+
+#: Why a stream failed (ended ``error`` or ``truncated``), by the short, stable key load.json
+#: counts it under (``streams.failures``), in words. ``status_<code>`` is added per status.
+FAILURES: dict[str, str] = {
+    "line_too_long": f"a line longer than {DEFAULT_MAX_LINE >> 20} MiB",
+    "event_too_large": f"an event's data over {DEFAULT_MAX_EVENT >> 20} Mi characters",
+    "head_too_large": f"a response head over {MAX_HEAD_BYTES >> 10} KiB (a header flood)",
+    "no_head": "no whole response head within the timeout (no answer, or a trickled head)",
+    "stalled": "no line end within the timeout on an open stream (silence, or a trickle)",
+    "redirect_loop": "too many redirects",
+    "retry_too_long": "a reconnection time (retry) longer than the stream's time bound",
+    "content_type": "a response that is not text/event-stream",
+    "tls": "the TLS handshake failed",
+    "refused": "the connection was refused",
+    "connect_failed": "no connection or no HTTP response",
+    "connection_lost": "the connection broke off mid-stream",
+    "reconnect_limit": "the stream broke again after max_reconnects reconnections",
+    "deadline": "the stream's deadline passed while reconnecting",
+    "cut": "the server ended the stream inside an event",
+    "ended_short": "the server ended the stream short of what was promised",
+}
+#: The longest example message load.json keeps per failure key (a message may quote the target).
+_EXAMPLE_CHARS = 300
+
+
+class StalledError(SSETimeoutError):
+    """An open stream brought no line end for ``timeout_s``: silence, or a trickle of bytes
+    that never ends a line (each byte would otherwise restart the silence timer forever)."""
+
+
+class RetryTooLongError(SSEError):
+    """The server set a reconnection time longer than the stream's whole time bound, so the
+    stream can never be resumed (a 10^6-digit ``retry`` asks for 10^(10^6) ms)."""
+
+
+#: The errors that name their own failure key, subclasses before their bases.
+_FAILURE_TYPES: tuple[tuple[type[BaseException], str], ...] = (
+    (StalledError, "stalled"),
+    (RetryTooLongError, "retry_too_long"),
+    (SSEContentTypeError, "content_type"),
+    (SSEReconnectLimitError, "reconnect_limit"),
+    (SSETimeoutError, "deadline"),
+    (HeadTimeoutError, "no_head"),
+    (HeadTooLargeError, "head_too_large"),
+    (TLSHandshakeError, "tls"),
+    (ConnectionRefusedError, "refused"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +257,8 @@ class _Reader:
         # The connection being read, and what its event-loop callbacks share (see :meth:`read`).
         self._connection: StreamConnection | None = None
         self._received = 0
-        self._last_read = 0.0
+        self._last_line = 0.0  # when the last line end came (what the silence timer watches)
+        self._trickled = False  # bytes came since then, but no line end
         self._waiter: Waiter[bool] = Waiter()
         self._watcher: Any = None  # gevent's io watcher (untyped)
         self._timer: Any = None  # gevent's timer watcher
@@ -265,7 +325,8 @@ class _Reader:
         """
         self._connection = connection
         self._received = 0
-        self._last_read = time.perf_counter()
+        self._last_line = time.perf_counter()
+        self._trickled = False
         self._waiter = Waiter()
         self._watcher = get_hub().loop.io(connection.fileno(), 1)  # 1: readable
         self._timer = None
@@ -276,7 +337,7 @@ class _Reader:
                     return ended
                 _reading.add(self)
                 self._watcher.start(self._readable)
-                self._arm(self._last_read)
+                self._arm(self._last_line)
             ended = self._waiter.get()
             assert isinstance(ended, bool)
             return ended
@@ -302,7 +363,11 @@ class _Reader:
             self._waiter.switch(ended)
 
     def _take(self) -> bool | None:
-        """Parse and record what one non-blocking read brings; None while the body goes on."""
+        """Parse and record what one non-blocking read brings; None while the body goes on.
+
+        Only a line end is progress for the silence timer: bytes that never end a line (a
+        trickle) must not hold a stream open for ever.
+        """
         assert self._connection is not None
         pieces = self._connection.read_ready()
         now = time.perf_counter()
@@ -311,10 +376,12 @@ class _Reader:
         if not pieces:
             return None
         wall = time.time()
-        self._last_read = now
+        self._trickled = True
         feed = self.machine.feed
         for piece in pieces:
             self._received += len(piece)
+            if self._trickled and (b"\n" in piece or b"\r" in piece):
+                self._last_line, self._trickled = now, False
             try:
                 events = feed(piece)
             except SSELimitError as exc:
@@ -330,7 +397,7 @@ class _Reader:
         at the time bound, whichever comes first."""
         if self._timer is not None:
             self._timer.close()
-        wake = min(self._last_read + self.spec.timeout_s, self.deadline)
+        wake = min(self._last_line + self.spec.timeout_s, self.deadline)
         self._timer = get_hub().loop.timer(max(wake - now, 0.0))
         self._timer.start(self._check_time)
 
@@ -340,9 +407,9 @@ class _Reader:
         if now >= self.deadline:
             self._stop()
             self._waiter.switch(False)
-        elif now - self._last_read >= self.spec.timeout_s:
+        elif now - self._last_line >= self.spec.timeout_s:
             self._stop()
-            self._waiter.throw(TimeoutError())  # run() names it, as SSETimeoutError
+            self._waiter.throw(TimeoutError())  # run() names it, as StalledError
         else:
             self._arm(now)
 
@@ -409,7 +476,7 @@ class _Reader:
                 if isinstance(decision, Reconnect):
                     self.wait(decision)
                     continue
-                return self.fail(decision.reason)
+                return self.fail(self.given_up(decision))
             if isinstance(connection, Fail):
                 reason = connection.reason
                 resuming = self.resume_from is not None
@@ -423,16 +490,14 @@ class _Reader:
             except SSELimitError as exc:
                 return self.fail(exc)
             except TimeoutError:
-                return self.fail(
-                    machine.fail(SSETimeoutError(f"no bytes for {self.spec.timeout_s} s")).reason
-                )
+                return self.fail(machine.fail(self.stalled()).reason)
             except (OSError, HTTPParseError) as exc:
                 self.cut = True
                 decision = machine.network_error(exc, self.deadline - time.perf_counter())
                 if isinstance(decision, Reconnect):
                     self.wait(decision)
                     continue
-                self.fail(decision.reason)
+                self.fail(self.given_up(decision))
                 result.end = "truncated"
                 return
             finally:
@@ -447,8 +512,32 @@ class _Reader:
             if isinstance(after_eof, Reconnect):
                 self.wait(after_eof)
                 continue
+            if isinstance(after_eof, Fail):
+                reason = self.given_up(after_eof)
+                if isinstance(reason, RetryTooLongError):
+                    return self.fail(reason)
             result.end = self.promised_end("eof")
             return
+
+    def stalled(self) -> StalledError:
+        """The silence timer fired: what came since the last line end, in words."""
+        seconds = f"{self.spec.timeout_s:g} s"
+        if self._trickled:
+            return StalledError(f"bytes but no line end for {seconds} (a trickle)")
+        return StalledError(f"no bytes for {seconds}")
+
+    def given_up(self, decision: Fail) -> SSEError:
+        """Why the machine would not reconnect: a server's reconnection time longer than the
+        stream's whole time bound is the server's doing (a 10^6-digit ``retry``), not the end
+        of the client's bound."""
+        retry_ms = self.machine.retry_ms
+        if isinstance(decision.reason, SSETimeoutError) and retry_ms > self.spec.max_seconds * 1000:
+            shown = f"{retry_ms} ms" if retry_ms < 10**12 else "over 10^12 ms"
+            return RetryTooLongError(
+                f"the server set a reconnection time (retry) of {shown}, longer than the"
+                f" stream's {self.spec.max_seconds:g} s: it can never be resumed"
+            )
+        return decision.reason
 
     def wait(self, reconnect: Reconnect) -> None:
         """C-H8: wait the reconnection time; the next request resumes after its Last-Event-ID."""
@@ -499,7 +588,37 @@ class _Reader:
                 break
             error.__traceback__ = None
             error = error.__cause__ or error.__context__
-        self.result.end, self.result.error, self.result.failure = "error", str(reason), reason
+        said = str(reason)
+        if isinstance(reason, SSELimitError):  # the parser names its bound, not what it was
+            said = f"{FAILURES[_limit_key(reason)]} ({said})"
+        self.result.end, self.result.error, self.result.failure = "error", said, reason
+
+    def failure(self) -> tuple[str, str]:
+        """The :data:`FAILURES` key of a failed stream and a message for it: of its error, the
+        deepest cause this reader knows (a reconnect limit reached by streams that never got a
+        head is ``no_head``), in that cause's own words first; a truncated stream without an
+        error is ``cut`` or ``ended_short``."""
+        result = self.result
+        said = result.error or ""
+        found: tuple[str, BaseException] | None = None
+        error: BaseException | None = result.failure
+        for _ in range(_MAX_CAUSES):
+            if error is None:
+                break
+            key = _known_failure(error)
+            found = (key, error) if key is not None else found
+            error = error.__cause__ or error.__context__
+        if found is not None:
+            key, cause = found
+            if cause is not result.failure and str(cause) not in said:
+                said = f"{cause}; {said}"
+            elif cause is not result.failure:
+                said = str(cause)
+        elif result.end == "truncated" and result.failure is None:
+            key = "cut" if self.cut else "ended_short"
+        else:
+            key = "connection_lost" if result.end == "truncated" else "connect_failed"
+        return key, " ".join(said.split())[:_EXAMPLE_CHARS]  # one line, however long
 
     def finish(self, stopped: bool) -> StreamResult:
         result, counters = self.result, self.metrics.counters
@@ -511,6 +630,8 @@ class _Reader:
             counters["errors"] += 1
         elif result.end == "truncated":
             counters["truncated_streams"] += 1
+        if result.end in ("error", "truncated"):
+            self.metrics.stream_failed(*self.failure())
         ids = self.ids
         counters["lost"] += ids.lost
         counters["duplicated"] += ids.duplicated
@@ -520,6 +641,19 @@ class _Reader:
         if self.observer is not None:
             self.observer.on_end()
         return result
+
+
+def _limit_key(error: SSELimitError) -> str:
+    return "line_too_long" if error.limit == "max_line" else "event_too_large"
+
+
+def _known_failure(error: BaseException) -> str | None:
+    """The :data:`FAILURES` key ``error`` itself says, or None for an error that only wraps."""
+    if isinstance(error, SSELimitError):
+        return _limit_key(error)
+    if isinstance(error, SSEStatusError):
+        return "redirect_loop" if error.reason == "too many redirects" else f"status_{error.status}"
+    return next((key for kind, key in _FAILURE_TYPES if isinstance(error, kind)), None)
 
 
 #: The readers reading a body now, and whether :func:`halt_reading` was called.

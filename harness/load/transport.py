@@ -30,11 +30,31 @@ from geventhttpclient.response import HTTPParseError, HTTPResponse
 
 from harness import __version__
 
-__all__ = ["Endpoint", "HTTPParseError", "StreamConnection", "TLSHandshakeError", "tls_context"]
+__all__ = [
+    "MAX_HEAD_BYTES",
+    "Endpoint",
+    "HTTPParseError",
+    "HeadTimeoutError",
+    "HeadTooLargeError",
+    "StreamConnection",
+    "TLSHandshakeError",
+    "tls_context",
+]
 
 _RECV = 65_536
 #: Bound on the status line plus headers of a response.
 MAX_HEAD_BYTES = 64 * 1024
+
+
+class HeadTimeoutError(TimeoutError):
+    """No whole response head within the timeout: a target that accepts and never answers, or
+    one that trickles its head a byte at a time (each byte would restart a per-``recv`` timeout,
+    so the head has one deadline)."""
+
+
+class HeadTooLargeError(HTTPParseError):
+    """The response head passed :data:`MAX_HEAD_BYTES` (a header flood): refused before more of
+    it is read or parsed."""
 
 
 class TLSHandshakeError(OSError):
@@ -171,6 +191,7 @@ class StreamConnection:
     ) -> None:
         head = _request_head(method, endpoint, headers, body)
         self._response = _Response(method)
+        deadline = time.perf_counter() + timeout_s
         self._sock = _connect(endpoint, timeout_s)
         self.tls_s: float | None = None
         connected = time.perf_counter()
@@ -182,10 +203,12 @@ class StreamConnection:
             self._sock.sendall(head + body if body else head)
             received = 0
             while not self._response.headers_complete:
-                data = self._sock.recv(_RECV)
+                data = self._recv_before(deadline, endpoint, timeout_s)
                 received += len(data)
                 if received > MAX_HEAD_BYTES:
-                    raise HTTPParseError(f"response head longer than {MAX_HEAD_BYTES} bytes")
+                    raise HeadTooLargeError(
+                        f"response head from {endpoint.netloc} longer than {MAX_HEAD_BYTES} bytes"
+                    )
                 self._response.feed(data)
                 if not data and not self._response.headers_complete:
                     raise HTTPParseError("connection closed before the response headers")
@@ -198,6 +221,20 @@ class StreamConnection:
         # (:meth:`read_ready`), so the socket never waits.
         self._sock.settimeout(0.0)
         self._tls = endpoint.tls
+
+    def _recv_before(self, deadline: float, endpoint: Endpoint, timeout_s: float) -> bytes:
+        """What one ``recv`` of the head brings, or :class:`HeadTimeoutError` at ``deadline``."""
+        remaining = deadline - time.perf_counter()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            self._sock.settimeout(remaining)
+            data: bytes = self._sock.recv(_RECV)
+        except TimeoutError:
+            raise HeadTimeoutError(
+                f"no response head from {endpoint.netloc} within {timeout_s:g} s"
+            ) from None
+        return data
 
     def header(self, name: str) -> str | None:
         value = self._response.get(name)

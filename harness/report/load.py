@@ -42,20 +42,36 @@ def load_verdict_line(report: dict[str, Any]) -> str:
     """The load run in one line, for the terminal and the top of the page:
 
     ``load: PASS: 25 streams, 400 events, 0 lost, 0 failed; TTFE p99 3 ms; latency p99 2 ms
-    (gate: shipped defaults)``, or ``load: BREACH: ...; error_rate 0.8 > 0.01 (gate: ...)``.
+    (gate: shipped defaults)``, or ``load: BREACH: ... 12 failed (no_head 9, stalled 3); ...;
+    error_rate 0.8 > 0.01 (gate: ...)``.
     A figure the run did not measure is said so (or left out), never printed as a bare None.
     """
     integrity, streams, gate = report["integrity"], report["streams"], report["gate"]
     failed = streams["errors"] + integrity["truncated_streams"]
     figures = [
         f"{_count(streams['started'], 'stream')}, {_count(integrity['events'], 'event')},"
-        f" {integrity['lost']} lost, {failed} failed",
+        f" {integrity['lost']} lost, {failed} failed{_why(streams)}",
         _p99(report, "ttfe", "TTFE", "no stream got a first event"),
         _p99(report, "latency", "latency", "latency not measured (events carry no send stamp)"),
     ]
     breaches = [_breach(b) for b in gate["breaches"]]
     word = "PASS" if gate["passed"] else "BREACH"
     return f"load: {word}: {'; '.join(figures + breaches)} (gate: {_source(gate)})"
+
+
+#: How many failure keys (the commonest) the verdict line names; the page lists them all.
+_WHY_SHOWN = 3
+
+
+def _why(streams: dict[str, Any]) -> str:
+    """`` (no_head 9, stalled 3)``: why streams failed, commonest first; "" when none did."""
+    failures = list(streams.get("failures", {}).items())
+    if not failures:
+        return ""
+    named = [f"{key} {f['count']}" for key, f in failures[:_WHY_SHOWN]]
+    if len(failures) > _WHY_SHOWN:
+        named.append("...")
+    return f" ({', '.join(named)})"
 
 
 def _count(n: int, noun: str) -> str:
