@@ -90,6 +90,21 @@ def _collect_young_only() -> tuple[int, int, int]:
     return before
 
 
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory since it started (``VmHWM``), in MiB; None where
+    /proc does not say. Not ``getrusage``: on Linux its ``ru_maxrss`` carries the high-water mark
+    of the process that forked this one across ``exec``, so a Locust started by a big parent would
+    report the parent's memory."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def metrics_for(environment: Environment) -> Metrics:
     """The metrics streams of this process record into."""
     return _runs[environment].metrics
@@ -211,6 +226,8 @@ class LoadRun:
             runner.stop()  # on Ctrl-C or SIGTERM, users may still be running
             self.merged.absorb(self.metrics.drain())
         report = redactor(self.environment.host or "", self.options).report(self._report())
+        if (peak := peak_rss_mib()) is not None:
+            report["process"] = {"peak_rss_mib": peak}
         verdict = self._verdict(report)
         report["gate"] = verdict.as_json()
         from harness.load.report import write_load
