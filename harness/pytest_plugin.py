@@ -1,7 +1,9 @@
 """pytest plugin (entry point ``sse_harness``): SSE targets and the reference server as fixtures,
 and the one place where a case's outcome becomes pytest's verdict.
 
-Options (``pytest --help``, group "sse-harness"): ``--sse-url``, ``--sse-method``, ``--sse-body``,
+Options (``pytest --help``, group "sse-harness"): ``--sse-url``, or ``--sse-app MODULE:ATTR``
+with ``--sse-path`` (and ``--sse-app-factory``) to serve one's own app for the session,
+``--sse-method``, ``--sse-body``,
 ``--sse-header NAME:VALUE``, ``--sse-header-file FILE`` and ``--sse-header-env NAME=VARIABLE``
 (repeatable; the last two keep secrets off the command line), ``--sse-redact-header NAME``,
 ``--sse-resumable``, ``--sse-contract BASE_URL``, ``--sse-contract-token TOKEN``,
@@ -17,9 +19,16 @@ Fixtures:
 ``sse_reference_server``
     Base URL of the reference server, started once per session under real uvicorn on a free
     loopback port with short intervals, and stopped at the end.
+``sse_app``
+    With ``--sse-app``: the app (``harness.apps.RunningApp``: base URL, log, process), imported
+    from the working folder as uvicorn imports it and served by a real server in its own process
+    on a free loopback port (uvicorn for ASGI, hypercorn under ``--sse-http 2``, a threaded WSGI
+    server for WSGI) for the whole session; its output is in ``app.log`` under pytest's temporary
+    folder. An app that does not start fails each test that uses it with its own error line.
 ``sse_target``
-    The :class:`harness.server.target.Target` under test: ``--sse-url`` and friends, or, without
-    them, the reference server's resumable counter stream.
+    The :class:`harness.server.target.Target` under test: ``--sse-url`` and friends, the
+    ``--sse-path`` of ``--sse-app``, or, without either, the reference server's resumable counter
+    stream.
 ``sse_conformance``
     The conformance run of every case against ``sse_target`` (once per session), as the
     ``conformance.json`` dictionary, made as ``sse-harness check`` makes it: a target that does
@@ -42,6 +51,7 @@ that don't use it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -54,6 +64,7 @@ from harness.redact import Redactor
 from harness.request_args import header_from_env, parse_header, read_header_file
 
 if TYPE_CHECKING:
+    from harness.apps import RunningApp
     from harness.server.target import Target
 
 __all__ = [
@@ -113,6 +124,20 @@ def scenario_examples() -> int:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sse-harness", "SSE conformance target")
     group.addoption("--sse-url", help="SSE endpoint to test (default: the reference server)")
+    group.addoption(
+        "--sse-app",
+        metavar="MODULE:ATTR",
+        help="serve this ASGI or WSGI app from the current folder for the session and test it"
+        " (instead of --sse-url)",
+    )
+    group.addoption(
+        "--sse-path", metavar="PATH", help="the route of --sse-app to request (default: /)"
+    )
+    group.addoption(
+        "--sse-app-factory",
+        action="store_true",
+        help="--sse-app names a function that returns the app (uvicorn's --factory)",
+    )
     group.addoption("--sse-method", default="GET", help="HTTP method for --sse-url")
     group.addoption(
         "--sse-body", help="request body for --sse-url (e.g. JSON for POST; @FILE reads a file)"
@@ -193,15 +218,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _given_target(config: pytest.Config) -> Target | None:
-    """The target ``--sse-url`` and friends describe; None without ``--sse-url``."""
+    """The target ``--sse-url`` and friends describe; None without ``--sse-url`` or
+    ``--sse-app``. For ``--sse-app`` its URL is the path alone until the app listens
+    (``sse_target`` puts the app's origin in front)."""
     option = config.getoption
-    url = option("--sse-url")
-    if not url:
+    url, app, path = option("--sse-url"), option("--sse-app"), option("--sse-path")
+    if url and app:
+        raise pytest.UsageError("--sse-url and --sse-app name two targets: give one")
+    if path is not None and not (app and path.startswith("/")):
+        raise pytest.UsageError(f"--sse-path goes with --sse-app and starts with '/', got {path!r}")
+    if not url and not app:
         return None
+    from harness.apps import app_spec
     from harness.request_args import read_body
     from harness.server.target import request_target
 
     try:
+        if app:
+            app_spec(app)
+            url = path or "/"
         files = option("--sse-header-file")
         headers = [
             *(h for path in files for h in read_header_file(path, "--sse-header-file")),
@@ -265,7 +300,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     redactor = config.stash.get(_REDACTOR, None)
     shown = redactor.text(url) if url and redactor is not None else url
     target = f"{option('--sse-method').upper()} {shown}" if url else REFERENCE_TARGET
-    if url and option("--sse-resumable"):
+    if option("--sse-app"):
+        path = option("--sse-path") or "/"
+        target = f"{option('--sse-method').upper()} {path} of the app {option('--sse-app')}"
+    if (url or option("--sse-app")) and option("--sse-resumable"):
         target += " (resumable)"
     non_strict = "fails (--sse-strict)" if option("--sse-strict") else "passes with a warning"
     return [
@@ -287,11 +325,38 @@ def sse_reference_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def sse_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    from harness.apps import AppError, serve_app
+
+    option = request.config.getoption
+    spec = option("--sse-app")
+    if not spec:
+        pytest.fail("sse_app serves the app --sse-app names; none was given", pytrace=False)
+    log = tmp_path_factory.mktemp("sse-app") / "app.log"
+    served = serve_app(
+        spec, log=log, http2=option("--sse-http") == "2", factory=option("--sse-app-factory")
+    )
+    with contextlib.ExitStack() as stack:
+        try:
+            app = stack.enter_context(served)
+        except AppError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield app
+
+
+@pytest.fixture(scope="session")
 def sse_target(request: pytest.FixtureRequest) -> Target:
+    from dataclasses import replace
+
     from harness.commands.check import DEFAULT_PATH
     from harness.server.target import Target
 
     given = request.config.stash[_GIVEN_TARGET]
+    if given is not None and request.config.getoption("--sse-app"):
+        app: RunningApp = request.getfixturevalue("sse_app")
+        return replace(given, url=app.url + given.url)
     if given is not None:
         return given
     base = request.getfixturevalue("sse_reference_server")
@@ -309,7 +374,8 @@ def sse_conformance(sse_target: Target, request: pytest.FixtureRequest) -> dict[
     names = tuple(request.config.getoption("--sse-redact-header"))
     found = reach(sse_target, redact_headers=names)
     if found.problem:
-        pytest.fail(found.problem, pytrace=False)
+        app = request.getfixturevalue("sse_app") if request.config.getoption("--sse-app") else None
+        pytest.fail((app and app.exited()) or found.problem, pytrace=False)
     options = CheckOptions(
         target=sse_target, write=False, not_a_stream=found.not_a_stream, redact_headers=names
     )

@@ -1,7 +1,10 @@
-"""``sse-harness check [URL]``: the server-conformance suite, then a short load probe.
+"""``sse-harness check [URL | --app MODULE:ATTR --path PATH]``: the server-conformance suite,
+then a short load probe.
 
 Without a URL it starts the embedded reference server and grades its resumable counter stream,
-so the command shows what a clean run looks like on any machine. After the cases, a bounded
+so the command shows what a clean run looks like on any machine. With ``--app`` it serves the
+user's own app for the run (``harness.apps``: its own process, a free loopback port, its output
+in the report folder's ``app.log``) and grades ``--path`` on it. After the cases, a bounded
 headless Locust run (``--load-users`` streams for ``--load-seconds``; 0 users skips it) measures
 the same target under concurrency; both land in one report folder. Exit codes: 0 nothing FAILED
 (and nothing the harness could not run) and the load gate passed; 1 a case FAILED or ERRORed or
@@ -21,9 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.commands.options import (
+    add_app_options,
     add_header_options,
     add_thresholds_option,
     add_tls_options,
+    app_options_problem,
+    app_path,
     given_headers,
 )
 from harness.request_args import http_url
@@ -46,6 +52,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("url", nargs="?", help="SSE endpoint (default: embedded reference server)")
+    add_app_options(parser)
     parser.add_argument("--method", default="GET", help="HTTP method (default: GET)")
     parser.add_argument(
         "--body",
@@ -85,7 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_const",
         const="2",
         help="speak HTTP/2 only: by ALPN over https://, h2c with prior knowledge over http://"
-        " (without a URL: the embedded server under hypercorn over TLS)",
+        " (without a URL: the embedded server under hypercorn over TLS; --app: the app under"
+        " hypercorn, h2c)",
     )
     parser.add_argument(
         "--cases",
@@ -187,9 +195,29 @@ def run(args: argparse.Namespace) -> int:
         return _fail(redactor.text(str(exc)))
     except OSError as exc:
         return _fail(f"cannot read the body: {exc}")
+    if problem := app_options_problem(args):
+        return _fail(problem)
     with contextlib.ExitStack() as stack:
         url, resumable, cafile = args.url, args.resumable, args.cafile
-        if not url:
+        report_dir, app = args.report_dir, None
+        if args.app:
+            from harness.apps import AppError, serve_app
+            from harness.report.pages import new_run_folder
+
+            report_dir = report_dir or new_run_folder()
+            served = serve_app(
+                args.app,
+                log=report_dir / "app.log",
+                http2=args.http == "2",
+                factory=args.factory,
+                start_timeout_s=args.app_timeout,
+            )
+            try:
+                app = stack.enter_context(served)
+            except AppError as exc:
+                return _fail(str(exc))
+            url = app.url + app_path(args)
+        elif not url:
             base, made_ca = stack.enter_context(_reference_server(args.http == "2"))
             url, resumable, cafile = base + DEFAULT_PATH, True, cafile or made_ca
         target = request_target(
@@ -211,13 +239,13 @@ def run(args: argparse.Namespace) -> int:
         )
         found = reach(target, timeout=window.header_timeout, redact_headers=args.redact_header)
         if found.problem:
-            return _fail(found.problem)
+            return _fail((app and app.exited()) or found.problem)
         options = CheckOptions(
             target=target,
             cases=args.cases,
             window=window,
             keepalive_bound_s=args.keepalive_bound,
-            report_dir=args.report_dir,
+            report_dir=report_dir,
             not_a_stream=found.not_a_stream,
             redact_headers=tuple(args.redact_header),
         )

@@ -1,7 +1,9 @@
 """``sse-harness load [URL]``: a bounded, headless Locust run with one of the shipped profiles.
 
 Without a URL it starts the reference server in a process of its own and loads its counter
-stream, so the command shows a whole run (report and gate verdict) on any machine. An
+stream, so the command shows a whole run (report and gate verdict) on any machine. ``--app
+module:attr`` serves the user's own app once for the run (``harness.apps``; its output in the
+report folder's ``app.log``) and loads its ``--path`` (the stream profile's ``--sse-path``). An
 ``https://`` URL is verified against the system CAs, or ``--cafile``'s, or not at all with
 ``--insecure``. ``--header``, ``--header-file`` and ``--header-env`` give request headers (handed
 to Locust in a private file, never on its command line; secret values are masked in the report
@@ -22,9 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.commands.options import (
+    add_app_options,
     add_header_options,
     add_thresholds_option,
     add_tls_options,
+    app_options_problem,
+    app_path,
     given_headers,
 )
 
@@ -42,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "url", nargs="?", help="SSE endpoint, e.g. http://host:8000/events (default: reference)"
     )
+    add_app_options(parser)
     parser.add_argument("--profile", choices=PROFILES, default="stream", help="locustfile")
     parser.add_argument("-u", "--users", type=int, default=20, help="concurrent users (20)")
     parser.add_argument("-r", "--spawn-rate", type=float, default=20.0, help="users/s (20)")
@@ -74,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
 
     headers = given_headers(args)
     redactor = Redactor.for_request(args.url, headers, names=args.redact_header)
+    if problem := app_options_problem(args):
+        print(f"sse-harness load: {problem}", file=sys.stderr)
+        return 2
+    if args.app:
+        return _run_app(args, headers, redactor)
     if args.url:
         try:
             http_url(args.url)
@@ -92,6 +103,26 @@ def run(args: argparse.Namespace) -> int:
     with serve_subprocess(["--no-access-log"]) as server:
         # no path: the profile's default stream
         return _run(args, server.url, headers, redactor)
+
+
+def _run_app(args: argparse.Namespace, headers: list[tuple[str, str]], redactor: Redactor) -> int:
+    """The app served once for the whole Locust run; ``app.log`` joins the report folder."""
+    from harness.apps import AppError, serve_app
+    from harness.report.pages import new_run_folder
+
+    args.report_dir = args.report_dir or new_run_folder()
+    served = serve_app(
+        args.app,
+        log=args.report_dir / "app.log",
+        factory=args.factory,
+        start_timeout_s=args.app_timeout,
+    )
+    try:
+        with served as app:
+            return _run(args, app.url + app_path(args), headers, redactor)
+    except AppError as exc:
+        print(f"sse-harness load: {exc}", file=sys.stderr)
+        return 2
 
 
 def _run(

@@ -1,17 +1,22 @@
 """Options several commands share, defined once: ``--thresholds`` (check, load, gate), the TLS
-trust options ``--cafile`` / ``--insecure`` and the request header options (check, load)."""
+trust options ``--cafile`` / ``--insecure``, the request header options and the app target
+``--app`` / ``--path`` (check, load)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from harness.apps import START_TIMEOUT_S, app_spec
 from harness.request_args import header_from_env, parse_header, read_header_file
 
 __all__ = [
+    "add_app_options",
     "add_header_options",
     "add_thresholds_option",
     "add_tls_options",
+    "app_options_problem",
+    "app_path",
     "given_headers",
     "resolve_thresholds_option",
 ]
@@ -97,3 +102,49 @@ def given_headers(args: argparse.Namespace) -> list[tuple[str, str]]:
     twice takes its last value, ``--header`` over ``--header-env`` over ``--header-file``."""
     from_files = [header for headers in args.header_file for header in headers]
     return [*from_files, *args.header_env, *args.header]
+
+
+def add_app_options(parser: argparse.ArgumentParser) -> None:
+    """``--app module:attr`` (served by :func:`harness.apps.serve_app`), with ``--path``, the
+    route to grade, ``--factory`` and ``--app-timeout``."""
+    parser.add_argument(
+        "--app",
+        type=app_spec,
+        metavar="MODULE:ATTR",
+        help="serve this ASGI or WSGI app from the current folder (as uvicorn imports it) on a"
+        " free loopback port for the run, instead of a URL; its output goes to app.log in the"
+        " report folder",
+    )
+    parser.add_argument(
+        "--path",
+        metavar="PATH",
+        help="the route of --app to request, with its query (default: /)",
+    )
+    parser.add_argument(
+        "--factory",
+        action="store_true",
+        help="--app names a function that returns the app (uvicorn's --factory)",
+    )
+    parser.add_argument(
+        "--app-timeout",
+        type=float,
+        default=START_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"longest wait for --app to import and start (default {START_TIMEOUT_S:g})",
+    )
+
+
+def app_options_problem(args: argparse.Namespace) -> str | None:
+    """A usage error in how a URL and :func:`add_app_options` are combined, in one line."""
+    if args.app and args.url:
+        return "give a URL or --app, not both (--app serves the app and finds its URL)"
+    if not args.app and (args.path is not None or args.factory):
+        return "--path and --factory go with --app (a URL names its own path)"
+    if args.path is not None and not args.path.startswith("/"):
+        return f"--path must start with '/', got {args.path!r}"
+    return None
+
+
+def app_path(args: argparse.Namespace) -> str:
+    """The route ``--path`` names (``/`` when none)."""
+    return args.path or "/"
