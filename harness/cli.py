@@ -26,6 +26,7 @@ COMMANDS = (
     ("check", "harness.commands.check"),
     ("load", "harness.commands.load"),
     ("clients", "harness.commands.clients"),
+    ("servers", "harness.commands.servers"),
     ("gate", "harness.commands.gate"),
     ("report", "harness.commands.report"),
     ("locustfiles", "harness.commands.locustfiles"),

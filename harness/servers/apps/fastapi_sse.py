@@ -1,0 +1,31 @@
+"""FastAPI's own SSE (``fastapi.sse``): a path operation that yields ``ServerSentEvent`` with
+``response_class=EventSourceResponse``; the response pings an idle stream itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable
+from typing import Annotated
+
+from fastapi import FastAPI, Header
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+
+app = FastAPI()
+
+
+@app.get("/stream", response_class=EventSourceResponse)
+async def stream(
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> AsyncIterable[ServerSentEvent]:
+    for i, n in enumerate(event_ids(last_event_id)):
+        if i:
+            await asyncio.sleep(INTERVAL_S)
+        yield ServerSentEvent(raw_data=data(n), id=str(n))
+
+
+@app.get("/idle", response_class=EventSourceResponse)
+async def idle() -> AsyncIterable[ServerSentEvent]:
+    await asyncio.Event().wait()  # until the client leaves; the response sends the pings
+    yield ServerSentEvent(raw_data="never sent")

@@ -1,0 +1,28 @@
+"""What every example app serves, so that the matrix compares libraries, not streams.
+
+``GET /stream``: :data:`EVENTS` events, ids 1 to 20, data ``event N``, :data:`INTERVAL_S` apart,
+then the end; a request with ``Last-Event-ID: k`` continues with k+1 (resumable, S-18).
+``GET /idle``: a stream that sends no event at all, so only the library's keep-alive (if it has
+one) crosses the wire, and HEAD is answered as the library's router answers it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["EVENTS", "INTERVAL_S", "data", "event_ids"]
+
+EVENTS = 20
+INTERVAL_S = 0.05
+
+
+def event_ids(last_event_id: str | None) -> range:
+    """The ids still to send after ``last_event_id`` (anything but an id of this stream starts
+    from the first)."""
+    try:
+        last = int(last_event_id or 0)
+    except ValueError:
+        last = 0
+    return range(min(max(last, 0), EVENTS) + 1, EVENTS + 1)
+
+
+def data(n: int) -> str:
+    return f"event {n}"

@@ -1,0 +1,82 @@
+"""The Node example apps: their libraries and the Node they run on, installed on first use.
+
+Pinned as the client matrix's Node runners are (:mod:`harness.clients.node`): the
+``package-lock.json`` shipped in ``js/`` is installed with ``npm ci`` (exact versions, integrity
+hashes) into ``node-servers`` in the cache, once per lock, and the apps run on the lock's Node
+runtime package for this platform (else the system ``node``). The install helpers are the client
+matrix's (:mod:`harness.clients.installs`), so both share one cache and one lock discipline.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.clients.errors import Unavailable
+from harness.clients.installs import (
+    cache_root,
+    is_stamped,
+    locked,
+    run_install,
+    unstamp,
+    write_stamp,
+)
+
+__all__ = ["JS", "NodeApps", "prepare"]
+
+JS = Path(__file__).with_name("js")
+_CPUS = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
+_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeApps:
+    """Where the app scripts and ``node_modules`` are, and the ``node`` to run them with."""
+
+    root: Path
+    node: str
+
+    def version(self, package: str) -> str | None:
+        manifest = self.root / "node_modules" / package / "package.json"
+        if not manifest.is_file():
+            return None
+        version: str = json.loads(manifest.read_text(encoding="utf-8"))["version"]
+        return version
+
+
+async def prepare() -> NodeApps:
+    """The installed apps; :class:`Unavailable` (one line) when node or npm is missing or the
+    install fails (a download that does not match the lock's hash among them)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise Unavailable("node and npm are not installed (Debian: apt-get install nodejs npm)")
+    manifest = (JS / "package.json").read_text(encoding="utf-8")
+    lock = (JS / "package-lock.json").read_text(encoding="utf-8")
+    root = cache_root() / "node-servers"
+    async with locked(root):
+        root.mkdir(parents=True, exist_ok=True)
+        if not is_stamped(root, manifest + lock):
+            unstamp(root)
+            (root / "package.json").write_text(manifest, encoding="utf-8")
+            (root / "package-lock.json").write_text(lock, encoding="utf-8")
+            await run_install(_CI, cwd=root)
+            write_stamp(root, manifest + lock)
+        for script in JS.glob("*.mjs"):
+            shutil.copyfile(script, root / script.name)
+    return NodeApps(root, _runtime(root, json.loads(lock)))
+
+
+def _runtime(root: Path, lock: dict[str, dict[str, dict[str, str]]]) -> str:
+    """The lock's Node binary for this platform, else the system ``node``."""
+    system = shutil.which("node") or "node"
+    cpu = _CPUS.get(platform.machine().lower())
+    package = f"node-{sys.platform}-{cpu}"
+    if cpu is None or f"node_modules/{package}" not in lock["packages"]:
+        return system
+    binary = root / "node_modules" / package / "bin" / "node"
+    if not binary.is_file():
+        raise Unavailable(f"the pinned Node runtime {package} did not install")
+    return str(binary)
