@@ -68,7 +68,7 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     """The reference server, started by the README's own serve command."""
-    (serve,) = [b.strip() for b in blocks("sh") if b.strip().startswith("sse-harness serve")
+    (serve,) = [b.strip() for b in blocks("sh") if b.split()[:2] == ["sse-harness", "serve"]
                 and "\n" not in b.strip()]  # fmt: skip
     chosen = free_port()
     process = subprocess.Popen(shlex.split(serve.replace("8000", str(chosen))), cwd=ROOT)
@@ -123,6 +123,9 @@ def run_sh(block: str, port: int, tmp: Path, lenient: Path) -> None:
     user = tmp / "user-project"
     user.mkdir()
     (user / "sse-harness.toml").write_text(lenient.read_text())
+    for example in blocks("python"):  # the user's own app, saved as the README says
+        if example.startswith("# myapp.py\n"):
+            (user / "myapp.py").write_text(example)
     try:
         for line in block.strip().splitlines():
             detach = line.rstrip().endswith("&")
