@@ -38,6 +38,13 @@ def render_page(report: dict[str, Any], nav: list[tuple[str, str]], page: str) -
 _SHIPPED = "shipped defaults"
 
 
+def _lost(report: dict[str, Any]) -> str:
+    """Lost events, or that they were not counted: a run without id tracking cannot say 0."""
+    if report["target"].get("ids") == "none":
+        return "lost not counted (ids not tracked)"
+    return f"{report['integrity']['lost']} lost"
+
+
 def load_verdict_line(report: dict[str, Any]) -> str:
     """The load run in one line, for the terminal and the top of the page:
 
@@ -50,7 +57,7 @@ def load_verdict_line(report: dict[str, Any]) -> str:
     failed = streams["errors"] + integrity["truncated_streams"]
     figures = [
         f"{_count(streams['started'], 'stream')}, {_count(integrity['events'], 'event')},"
-        f" {integrity['lost']} lost, {failed} failed{_why(streams)}",
+        f" {_lost(report)}, {failed} failed{_why(streams)}",
         _p99(report, "ttfe", "TTFE", "no stream got a first event"),
         _p99(report, "latency", "latency", "latency not measured (events carry no send stamp)"),
     ]
