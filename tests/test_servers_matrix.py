@@ -10,6 +10,7 @@ run, an app that fails to start, and the pure renderers on a hand-made ``servers
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -57,6 +58,22 @@ def subset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return result.report
 
 
+def _needs(*modules: str) -> None:
+    """Skip unless the ``servers`` extra provides these (found, not imported: the apps import
+    them in their own processes, configured)."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"the servers extra is not installed ({', '.join(missing)})")
+
+
+def _graded(tmp_path: Path, names: list[str], cases: str) -> dict[str, Any]:
+    """A few cases of a few libraries, each app in its own process as the full matrix runs it."""
+    options = ServersOptions(servers=names, cases=cases, report_dir=tmp_path, jobs=len(names))
+    result = run_servers(options)
+    assert result.unavailable == {}
+    return result.report
+
+
 def _cells(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["library"], r["case"]): r for r in report["results"]}
 
@@ -88,6 +105,37 @@ def test_matrix_subset(subset: dict[str, Any]) -> None:
     assert "comment line" in keepalive["next_step"]
 
 
+@pytest.mark.timeout(120)
+def test_http2_rows_are_graded_over_h2c(tmp_path: Path) -> None:
+    _needs("quart", "gunicorn", "h2")
+    names = ["quart (HTTP/2)", "flask-gevent (HTTP/2)"]
+    report = _graded(tmp_path, names, "server.status.1,server.headers.6,server.headers.7")
+    cells = _cells(report)
+    for lib in report["libraries"]:
+        assert lib["http_version"] == "HTTP/2", lib
+        # Only a run over HTTP/2 grades headers.7 (UNIMPLEMENTED over HTTP/1.1).
+        for case in ("server.status.1", "server.headers.6", "server.headers.7"):
+            assert cells[(lib["name"], case)]["outcome"] == "OK", cells[(lib["name"], case)]
+    # A slash in a library's name does not make a folder of its log.
+    assert {p.name for p in (tmp_path / "logs").iterdir()} == {
+        "quart-HTTP-2.log",
+        "flask-gevent-HTTP-2.log",
+    }
+
+
+@pytest.mark.timeout(120)
+def test_django_eventstream_resumes_from_its_storage(tmp_path: Path) -> None:
+    _needs("django_eventstream", "daphne")
+    report = _graded(tmp_path, ["django-eventstream"], "server.ids.1,server.resume.1")
+    cells = _cells(report)
+    (lib,) = report["libraries"]
+    assert lib["server"] == "daphne" and "never end" in lib["note"]
+    assert cells[("django-eventstream", "server.ids.1")]["outcome"] == "OK"
+    resume = cells[("django-eventstream", "server.resume.1")]
+    # The library's ids name the channel; the events after the one named come from storage.
+    assert resume["outcome"] == "OK" and "Last-Event-ID: stream:" in resume["observed"], resume
+
+
 def test_subset_page(subset: dict[str, Any], tmp_path: Path) -> None:
     page = render_markdown(subset)
     assert page.startswith("# SSE server-library matrix")
@@ -115,6 +163,7 @@ def _document() -> dict[str, Any]:
             "reason": "",
             "http_version": "HTTP/1.1",
             "app": "a",
+            "note": "Its streams never end.",
         },
         {
             "name": "gone",
@@ -179,6 +228,7 @@ def test_page_counts_and_unavailable_library() -> None:
         "| 0 | 0 | 0 | 0 | 3 | 0 |" in page
     )
     assert "### gone\n\nNot run: node and npm are not installed" in page
+    assert "### lib 1.0\n\nIts streams never end.\n\n- FAILED **S-04**" in page
     assert "| `server.framing.1` t | S-04 S-05 | FAIL | - |" in page
 
 

@@ -8,7 +8,8 @@ libraries and their Node runtime install on first use, pinned)::
 
 It is written from ``servers.json`` alone (:func:`render_markdown`): the versions, servers and
 date, the count of each outcome per library, what breaks in each (:mod:`.servers_breaks`), what
-to change in the app, and every cell.
+to change in the app, a library's note where its app cannot serve the shared stream as the others
+do, and every cell.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def render_markdown(data: dict[str, Any]) -> str:
         " needs what the app does not offer (the scripting contract is not mounted in these"
         " apps, so its cases are UNIMPLEMENTED everywhere) or the library could not run.",
         "",
+        "HTTP/2: a row marked (HTTP/2) is graded over h2c with prior knowledge, and only there"
+        " do the HTTP/2 cases run (`server.headers.7`, `server.capacity.2`). Hypercorn (Quart)"
+        " speaks HTTP/2 on a plain port by default, and gunicorn (Flask) when its"
+        ' `http_protocols = "h2,h1"` and `http2_cleartext` settings opt in (gunicorn 26.2+);'
+        " uvicorn, aiohttp, Sanic, waitress and Node's `http` server do not speak HTTP/2 in"
+        " their normal setup, and Daphne speaks it only over TLS with Twisted's `http2` extra.",
+        "",
         "## Libraries",
         "",
         _row(["library", "versions", "server", "HTTP", *outcomes]),
@@ -77,6 +85,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     for library in libraries:
         name = library["name"]
         lines += [f"### {name} {library['version']}".rstrip(), ""]
+        if library.get("note"):
+            lines += [library["note"], ""]
         if not library["available"]:
             lines += [f"Not run: {library['reason']}", ""]
             continue

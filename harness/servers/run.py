@@ -25,6 +25,7 @@ from harness.clients.errors import Unavailable
 from harness.outcome import Outcome
 from harness.server import CheckOptions, Target, run_check
 from harness.server.cases import load_catalog, select
+from harness.server.target import HttpChoice
 from harness.servers.catalog import Library, by_name
 from harness.servers.launch import RunningApp, python_argv, start
 from harness.servers.node import NodeApps, prepare
@@ -110,17 +111,18 @@ def _grade(library: Library, options: ServersOptions, node: Any) -> dict[str, An
         "versions": {},
         "version": "",
         "http_version": "",
+        "note": library.note,
     }
     try:
         column["versions"] = _versions(library, node)
         column["version"] = column["versions"][library.packages[0]]
-        app = _start(library, node, options.report_dir / "logs" / f"{library.name}.log")
+        app = _start(library, node, options.report_dir / "logs" / library.log_name)
     except Unavailable as exc:
         column["reason"] = str(exc)
         column["results"] = _unimplemented(library.name, options.cases, str(exc))
         return column
     try:
-        stream, idle = _check(app, options.cases)
+        stream, idle = _check(app, options.cases, library.http2)
     finally:
         app.stop()
     column["available"] = True
@@ -157,14 +159,19 @@ def _start(library: Library, node: Any, log: Path) -> RunningApp:
     return start(python_argv(library.app, library.server), log)
 
 
-def _check(app: RunningApp, cases: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ``/stream`` and ``/idle`` reports, graded side by side (the idle one mostly waits)."""
+def _check(
+    app: RunningApp, cases: str | None, http2: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``/stream`` and ``/idle`` reports, graded side by side (the idle one mostly waits);
+    over h2c with prior knowledge when ``http2``."""
     load_catalog()
     chosen = {case.id for case in select(cases)}
     idle_cases = ",".join(c for c in IDLE_CASES if c in chosen)
 
     def check(route: str, pattern: str | None) -> dict[str, Any]:
-        target = Target(f"{app.base_url}{route}", resumable=route == "/stream", contract="")
+        url = f"{app.base_url}{route}"
+        http: HttpChoice = "2" if http2 else "auto"
+        target = Target(url, resumable=route == "/stream", contract="", http=http)
         return run_check(CheckOptions(target, cases=pattern, write=False)).report
 
     with ThreadPoolExecutor(2) as pool:

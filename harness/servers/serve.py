@@ -9,6 +9,7 @@ backlog until the server accepts them, so the runner starts as soon as it reads 
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import socket
 import sys
@@ -37,6 +38,12 @@ def _hypercorn(app: Any, sock: socket.socket) -> None:
     asyncio.run(serve(app, config))
 
 
+def _daphne(app: Any, sock: socket.socket) -> None:
+    from daphne.server import Server
+
+    Server(app, endpoints=[f"fd:fileno={sock.fileno()}"], verbosity=0).run()
+
+
 def _aiohttp(app: Any, sock: socket.socket) -> None:
     from aiohttp import web
 
@@ -47,17 +54,23 @@ def _sanic(app: Any, sock: socket.socket) -> None:
     app.run(sock=sock, single_process=True, access_log=False, motd=False)
 
 
-def _gunicorn_gevent(app: Any, sock: socket.socket) -> None:
+def _gunicorn_gevent(app: Any, sock: socket.socket, h2c: bool = False) -> None:
+    """Gunicorn's gevent worker; with ``h2c``, its opt-in HTTP/2 (gunicorn 26.2+) on the plain
+    port too: a connection that opens with the HTTP/2 preface is served as HTTP/2."""
     from gunicorn.app.base import BaseApplication
+
+    settings: dict[str, Any] = {
+        "bind": [f"fd://{sock.fileno()}"],
+        "worker_class": "gevent",
+        "workers": 1,
+        "loglevel": "warning",
+    }
+    if h2c:
+        settings |= {"http_protocols": "h2,h1", "http2_cleartext": "both"}
 
     class Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for key, value in {
-                "bind": [f"fd://{sock.fileno()}"],
-                "worker_class": "gevent",
-                "workers": 1,
-                "loglevel": "warning",
-            }.items():
+            for key, value in settings.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
@@ -76,9 +89,11 @@ def _waitress(app: Any, sock: socket.socket) -> None:
 SERVERS: dict[str, Callable[[Any, socket.socket], None]] = {
     "uvicorn": _uvicorn,
     "hypercorn": _hypercorn,
+    "daphne": _daphne,
     "aiohttp": _aiohttp,
     "sanic": _sanic,
     "gunicorn-gevent": _gunicorn_gevent,
+    "gunicorn-gevent-h2c": functools.partial(_gunicorn_gevent, h2c=True),
     "waitress": _waitress,
 }
 
