@@ -246,3 +246,22 @@ def test_locustfiles_options_lists_every_sse_option_with_its_help(profile: str) 
         (name,) = action.option_strings
         assert name in listed, f"{name} missing from --options {profile}"
         assert " ".join(str(action.help).split()) in text, f"{name}'s help missing"
+
+
+def test_a_probe_does_not_count_duplicates_in_ids_the_cases_found_not_one_sequence(
+    reference_server_url: str,
+    tmp_path: Path,
+    lenient_thresholds: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """/sse3 merges two id sequences (0, 0, 1, 1, ...): server.ids.1 grades that NON-STRICT, and
+    the probe must not breach duplicated_events over the same ids (pytest passes this target)."""
+    url = reference_server_url + "/sse3?message=hi&count=5&interval_ms=20"
+    probe = ["--load-users", "3", "--load-seconds", "2", "--thresholds", str(lenient_thresholds)]
+    code = main(["check", url, "--report-dir", str(tmp_path), *probe])
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert {c["id"]: c["outcome"] for c in report["cases"]}["server.ids.1"] == "NON-STRICT"
+    load = json.loads((tmp_path / "load.json").read_text())
+    assert load["target"]["ids"] == "none" and load["gate"]["passed"], load["gate"]
+    assert code == 0 and "lost not counted (ids not tracked)" in out

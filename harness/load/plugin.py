@@ -11,6 +11,12 @@ Per Locust process it keeps one :class:`LoadRun`:
   the run against the thresholds file and sets Locust's exit code (1 on a
   breach; Locust's CPU-usage warning is a breach too).
 
+The process with Locust's web UI (the master, or a local runner) also shows the streams while
+they run: an "SSE streams" tab, ``<base>/sse-harness/stats`` and live charts
+(``harness.load.web``), from figures refreshed every :data:`LIVE_TICK_S` (``harness.load.live``).
+A local runner then drains its own metrics into its merge on each refresh, as a worker does on
+each report. Locust's own ``--html`` report and ``--csv`` files get the stream figures on quit.
+
 What can be known wrong before a run is said before it (Locust's ``init``, before any user
 spawns): thresholds that cannot be read and ``--sse-*`` values every stream would fail on end
 the process with exit 2 and one line naming the problem, never a run gated on a placeholder.
@@ -25,11 +31,13 @@ import argparse
 import gc
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 import gevent
@@ -41,6 +49,7 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 
 from harness.load.calibration import Calibration
 from harness.load.gate import GateCheck, GateVerdict, Thresholds, evaluate, resolve_thresholds
+from harness.load.live import LiveFigures, csv_text, html_section, rows, stream_figures
 from harness.load.metrics import Metrics
 from harness.load.options import Defaults, add_arguments, check_options, redactor
 from harness.load.session import halt_reading, resume_reading
@@ -53,6 +62,8 @@ logger = logging.getLogger("sse_harness.load")
 MESSAGE_KEY = "sse_harness"
 #: Prefix of the log line each worker writes with its own totals when it quits.
 WORKER_TOTALS = "sse-harness worker totals: "
+#: Seconds between refreshes of the live figures (Locust's web UI polls every two seconds).
+LIVE_TICK_S = 2.0
 
 _runs: WeakKeyDictionary[Environment, LoadRun] = WeakKeyDictionary()
 _installed: list[Defaults] = []
@@ -142,6 +153,15 @@ class LoadRun:
             _await_final_reports(self.runner)
         if self.is_worker:
             _listen(environment.events.report_to_master, self.on_report_to_master)
+        #: What the web UI shows while the run goes (only in the process that has the UI).
+        self.live: LiveFigures | None = None
+        web_ui = getattr(environment, "web_ui", None)
+        if web_ui is not None and not self.is_worker:
+            from harness.load.web import mount
+
+            self.live = LiveFigures()
+            mount(web_ui, self.options, self.live, lambda: str(self.runner.state))
+            gevent.spawn(self._live_ticks, self.live)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -172,6 +192,41 @@ class LoadRun:
         that the stall of stopping thousands is not recorded as their latency."""
         if not self.is_master and not self.environment.stop_timeout:
             halt_reading()
+
+    def _live_ticks(self, live: LiveFigures) -> None:
+        """Refresh the live figures for as long as the process runs."""
+        while True:
+            if not self.is_master:
+                delta = self.metrics.drain()
+                self.merged.absorb(delta)
+                live.absorb(delta)
+            live.tick(
+                time.time(),
+                self.merged,
+                endpoint=self._endpoint(),
+                open_streams=self._open_streams(),
+                complete_to=self._complete_to(),
+            )
+            gevent.sleep(LIVE_TICK_S)
+
+    def _endpoint(self) -> str:
+        """The endpoint's name, as Locust's rows name it (the path, never its query)."""
+        return urlsplit(self.options.sse_path).path or "/"
+
+    def _open_streams(self) -> int:
+        """Streams open now: this process's own, or the sum of each worker's last sample."""
+        if not self.is_master:
+            return self.metrics.active
+        return sum(
+            m.active_per_s[max(m.active_per_s)] for m in self.per_worker.values() if m.active_per_s
+        )
+
+    def _complete_to(self) -> int | None:
+        """The last whole second whose events every process has reported (None: none yet)."""
+        if not self.is_master:
+            return int(time.time()) - 1
+        reported = [max(m.active_per_s) for m in self.per_worker.values() if m.active_per_s]
+        return min(reported) if reported else None
 
     def _gc_pause(self, phase: str, _info: dict[str, int]) -> None:
         if phase == "start":
@@ -214,6 +269,8 @@ class LoadRun:
             return
         self.merged.absorb(delta)
         self.per_worker.setdefault(client_id, Metrics()).absorb(delta)
+        if self.live is not None:
+            self.live.absorb(delta)
 
     # -- the end ------------------------------------------------------------------------------
 
@@ -235,6 +292,7 @@ class LoadRun:
 
         directory = Path(self.options.sse_report_dir or new_run_folder())
         paths = write_load(report, directory)
+        self._extend_locust_reports(report, paths[1])
         for finding in verdict.breaches:
             logger.error("sse-harness gate breach: %s", finding.message)
         logger.info(
@@ -245,6 +303,34 @@ class LoadRun:
         elif not runner.exceptions:
             # Failed stream rows are within the thresholds (error_rate): the gate decides.
             self.environment.process_exit_code = 0
+
+    def _extend_locust_reports(self, report: dict[str, Any], load_html: Path) -> None:
+        """The stream figures into Locust's ``--html`` report (written before ``quitting``;
+        Locust has no hook to add to it, so a section is added to the file, with a link to
+        ``load.html``) and ``--csv`` files (``<prefix>_sse_stats.csv`` beside Locust's own)."""
+        html_file = getattr(self.options, "html_file", None)
+        csv_prefix = getattr(self.options, "csv_prefix", None)
+        if not html_file and not csv_prefix:
+            return
+        figures = stream_figures(
+            self.merged,
+            open_streams=self._open_streams(),
+            events_per_s=report["throughput"]["events_per_s"],
+        )
+        table = rows(self._endpoint(), figures)
+        if csv_prefix:
+            Path(f"{csv_prefix}_sse_stats.csv").write_text(csv_text(table), encoding="utf-8")
+        if html_file:
+            page = Path(html_file)
+            if not page.is_file():
+                logger.error("sse-harness: no Locust HTML report at %s to add streams to", page)
+                return
+            link = os.path.relpath(load_html.resolve(), page.resolve().parent)
+            section = html_section(table, [(link, "load.html: the full stream report")])
+            text = page.read_text(encoding="utf-8")
+            at = text.rfind("</body>")
+            at = at if at >= 0 else len(text)
+            page.write_text(text[:at] + section + text[at:], encoding="utf-8")
 
     def _report(self) -> dict[str, Any]:
         from harness.load.report import load_report
@@ -258,6 +344,8 @@ class LoadRun:
                 "url": (self.environment.host or "").rstrip("/") + options.sse_path,
                 "method": options.sse_method.upper(),
                 "profile": self.defaults.profile,
+                #: "sequence" or "none": whether lost and duplicated events were counted.
+                "ids": options.sse_ids,
             },
             users=sum(final.values()) or options.num_users or 0,
             workers=len(self.per_worker) if self.is_master else 1,
