@@ -111,4 +111,6 @@ def test_resume_continues_right_after_any_id(
             )
 
     cap = asyncio.run(resume())
-    assert [e.id_field for e in cap.events if e.id_field] == want
+    # The window stops reading once it holds len(want) events; the read that completed them may
+    # carry more (a busy server or machine batches events), which are not wrong.
+    assert [e.id_field for e in cap.events if e.id_field][: len(want)] == want

@@ -188,14 +188,23 @@ def long_emitter() -> Iterator[str]:
     yield from _emitter(400)
 
 
-def test_processes_merge_exactly_into_one_report(emitter: str, tmp_path: Path) -> None:
+def _own_master_port() -> list[str]:
+    """A master port of this run's own: Locust's default, 5557, is shared by every run on the
+    machine, and another run's workers would join this master."""
+    port = str(free_port())
+    return ["--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
+
+
+def test_processes_merge_exactly_into_one_report(
+    emitter: str, tmp_path: Path, lenient_thresholds: Path
+) -> None:
     """Locust's ``--processes 2`` (what ``sse-harness load --processes 2`` passes on) forks a
     master and two workers; the merged histograms and counters are exactly the sums of what each
     worker measured (its own totals line, logged when it quits)."""
     reports = tmp_path / "report"
-    lenient = tmp_path / "lenient.toml"  # merging is the point here, not the latency gate
-    lenient.write_text("[load]\nmin_events = 1\ncpu_warning = false\n")
+    lenient = lenient_thresholds  # merging is the point here, not the latency gate
     process = _locust(
+        *_own_master_port(),
         "--processes", "2", "--host", emitter, "-u", "8", "-r", "8", "-t", "4s",
         "--sse-path", "/", "--sse-max-events", "20", "--sse-thresholds", str(lenient),
         "--sse-report-dir", str(reports),
@@ -220,14 +229,16 @@ def test_processes_merge_exactly_into_one_report(emitter: str, tmp_path: Path) -
     assert report["metrics"]["latency_ms"]["count"] == integrity["events"]
 
 
-def test_workers_still_stopping_are_waited_for(long_emitter: str, tmp_path: Path) -> None:
+def test_workers_still_stopping_are_waited_for(
+    long_emitter: str, tmp_path: Path, lenient_thresholds: Path
+) -> None:
     """Locust's master waits a fixed 0.5 s for the workers' final reports. With --stop-timeout 2
     each worker keeps reading for up to 2 s after "quit"; the merged report must still hold
     everything the workers measured (their own totals lines), not what arrived in 0.5 s."""
     reports = tmp_path / "report"
-    lenient = tmp_path / "lenient.toml"
-    lenient.write_text("[load]\nmin_events = 1\ncpu_warning = false\n")
+    lenient = lenient_thresholds
     process = _locust(
+        *_own_master_port(),
         "--processes", "2", "--host", long_emitter, "-u", "4", "-r", "4", "-t", "2s",
         "--stop-timeout", "2", "--sse-path", "/", "--sse-max-events", "0",
         "--sse-thresholds", str(lenient), "--sse-report-dir", str(reports),

@@ -16,6 +16,7 @@ the headers in a file only this user can read (``--sse-header-file``), removed a
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -113,7 +114,11 @@ def run_load(options: LoadOptions) -> LoadResult:
     for name in options.redact_headers:
         command += ["--sse-redact-header", name]
     if options.processes > 1:
-        command += ["--processes", str(options.processes)]
+        # Its own master port: Locust's default, 5557, is shared by every run on the machine,
+        # and workers of another run (or left behind by one) would join this master.
+        port = str(_free_loopback_port())
+        command += ["--processes", str(options.processes), "--master-bind-host", "127.0.0.1"]
+        command += ["--master-bind-port", port, "--master-port", port]
     if options.thresholds is not None:
         command += ["--sse-thresholds", str(options.thresholds)]
     if options.cafile is not None:
@@ -153,3 +158,10 @@ def _header_file(headers: tuple[tuple[str, str], ...]) -> Iterator[list[str]]:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.writelines(f"{name}: {value}\n" for name, value in headers)
         yield ["--sse-header-file", str(path)]
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
