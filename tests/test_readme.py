@@ -37,6 +37,7 @@ BOUNDS = {
     ("sse-harness", "check"): ["--window-seconds", "2", "--window-events", "20"],
     ("sse-harness", "load"): ["-t", "3s", "-u", "4", "-r", "4"],
     ("sse-harness", "clients"): ["--cases", "client.lines.1,client.retry.1", "-q"],
+    ("sse-harness", "servers"): ["--cases", "server.status.*,server.headers.*", "-q"],
     ("locust",): ["-t", "3s", "-u", "4", "-r", "4"],
 }
 PROBE = ["--load-users", "4", "--load-seconds", "2"]

@@ -40,7 +40,7 @@ _SHIPPED = "shipped defaults"
 
 def _lost(report: dict[str, Any]) -> str:
     """Lost events, or that they were not counted: a run without id tracking cannot say 0."""
-    if report["target"].get("ids") == "none":
+    if report.get("target", {}).get("ids") == "none":
         return "lost not counted (ids not tracked)"
     return f"{report['integrity']['lost']} lost"
 
