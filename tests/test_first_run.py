@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -175,30 +176,34 @@ def test_a_declared_promise_is_what_makes_a_short_stream_truncated(
     assert "--sse-expect-events promised 60" in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("path", ["/chars", "/echo"])
-def test_the_users_own_app_gets_the_same_verdict_from_check_and_pytest(
-    run_installed: RunInstalled, fresh: Path, user_app: str, lenient_thresholds: Path, path: str
-) -> None:
-    url = user_app + path
-    # The keep-alive case reads an endless stream for window + bound (30 s): a short bound here,
-    # and pytest leaves that case out; the others are what the two front ends must agree on.
+def _check_the_users_app(
+    run_installed: RunInstalled, fresh: Path, url: str, lenient: Path, *window: str
+) -> list[dict[str, Any]]:
+    """check on the user's route: PASS twice, and the UNIMPLEMENTED cases it found, each saying
+    what would run it (the app is neither resumable nor mounts the scripting contract)."""
     check = run_installed(
-        fresh, "sse-harness", "check", url, *PROBE, "--thresholds", str(lenient_thresholds),
-        "--report-dir", "c", "--keepalive-bound", "1",
+        fresh, "sse-harness", "check", url, *PROBE, "--thresholds", str(lenient),
+        "--report-dir", "c", *window,
     )  # fmt: skip
     assert check.returncode == 0, check.stdout
     conformance, load = _verdicts(check.stdout)
     assert conformance.startswith("conformance: PASS") and load.startswith("load: PASS")
     report = json.loads((fresh / "c" / "conformance.json").read_text())
     unimplemented = [c for c in report["cases"] if c["outcome"] == "UNIMPLEMENTED"]
-    # Not resumable, no scripting contract: those cases say what would run them.
     assert unimplemented and all(c["evidence"]["next_step"] for c in unimplemented)
     steps = " ".join(c["evidence"]["next_step"] for c in unimplemented)
     assert "--resumable" in steps and "make_router()" in steps
+    return unimplemented
 
+
+def test_the_users_finite_stream_gets_the_same_verdict_from_check_and_pytest(
+    run_installed: RunInstalled, fresh: Path, user_app: str, lenient_thresholds: Path
+) -> None:
+    url = user_app + "/chars"
+    unimplemented = _check_the_users_app(run_installed, fresh, url, lenient_thresholds)
     pytest_run = run_installed(
         fresh, "python", "-m", "pytest", "--pyargs", "harness.scenarios", "--sse-url", url,
-        "-k", "test_case and not keepalive", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
+        "-k", "test_case", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
     )  # fmt: skip
     assert pytest_run.returncode == 0, pytest_run.stdout[-3000:]
     assert f"target GET {url}" in pytest_run.stdout and "profile sse" in pytest_run.stdout
@@ -208,6 +213,15 @@ def test_the_users_own_app_gets_the_same_verdict_from_check_and_pytest(
         if case.find("skipped") is not None
     }
     assert {f"test_case[{c['id']}]" for c in unimplemented} == skipped
+
+
+def test_the_users_endless_stream_passes_check(
+    run_installed: RunInstalled, fresh: Path, user_app: str, lenient_thresholds: Path
+) -> None:
+    """An endless stream is read for the whole window by every case: a short one here (and a
+    short keep-alive bound), since what is asserted is the verdict, not the default's timing."""
+    window = ("--window-seconds", "2", "--keepalive-bound", "1")
+    _check_the_users_app(run_installed, fresh, user_app + "/echo", lenient_thresholds, *window)
 
 
 def test_a_route_that_is_not_an_event_stream_is_one_line_and_no_load(

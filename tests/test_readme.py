@@ -34,7 +34,14 @@ TIMEOUT = 120
 
 #: Bounds appended to each command so the README's examples finish in seconds.
 BOUNDS = {
-    ("sse-harness", "check"): ["--window-seconds", "2", "--window-events", "20"],
+    ("sse-harness", "check"): [
+        "--window-seconds",
+        "2",
+        "--window-events",
+        "20",
+        "--keepalive-bound",
+        "1",
+    ],
     ("sse-harness", "load"): ["-t", "3s", "-u", "4", "-r", "4"],
     ("sse-harness", "clients"): ["--cases", "client.lines.1,client.retry.1", "-q"],
     ("sse-harness", "servers"): ["--cases", "server.status.*,server.headers.*", "-q"],
