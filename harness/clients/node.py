@@ -41,7 +41,7 @@ from harness.clients.installs import (
     write_stamp,
 )
 
-__all__ = ["JS", "NodeClients", "prepare"]
+__all__ = ["JS", "NodeClients", "locked_runtime", "prepare"]
 
 JS = Path(__file__).with_name("js")
 _CPUS = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
@@ -87,7 +87,7 @@ async def prepare(latest: bool = False) -> NodeClients:
             write_stamp(root, manifest + lock_text)
         for script in JS.glob("*.mjs"):
             shutil.copyfile(script, root / script.name)
-    return NodeClients(root, _runtime(root, lock), pinned=not latest)
+    return NodeClients(root, locked_runtime(root, lock), pinned=not latest)
 
 
 def _newest(manifest: str) -> str:
@@ -98,7 +98,7 @@ def _newest(manifest: str) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def _runtime(root: Path, lock: dict[str, Any]) -> str:
+def locked_runtime(root: Path, lock: dict[str, Any]) -> str:
     """The locked Node binary of this platform, or the system ``node`` when the lock has none
     for it. npm skips an optional package it cannot fetch or verify without failing, so a
     locked runtime that is missing is an error here, never a silent fall back."""

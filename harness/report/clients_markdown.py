@@ -18,7 +18,7 @@ from harness.outcome import Outcome
 from harness.report.breaks import what_breaks
 from harness.report.clients import LATEST_BANNER, installed_from
 
-__all__ = ["render_markdown"]
+__all__ = ["MARKS", "markdown_row", "matrix_table", "render_markdown"]
 
 #: Short cell marks, so that a row of 19 clients stays readable.
 MARKS = {
@@ -31,8 +31,27 @@ MARKS = {
 }
 
 
-def _row(cells: list[str]) -> str:
+def markdown_row(cells: list[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def matrix_table(
+    cases: list[dict[str, Any]], by_cell: dict[tuple[str, str], str], names: list[str], where: str
+) -> list[str]:
+    """The matrix section: one row per case, one mark per column (a client, a server library);
+    ``where`` says where each cell's evidence is."""
+    legend = ", ".join(f"{mark} {outcome}" for outcome, mark in MARKS.items())
+    lines = ["## Matrix", "", f"Marks: {legend}. {where}", ""]
+    lines += [
+        markdown_row(["case", "rules", *names]),
+        markdown_row(["---"] * (2 + len(names))),
+    ]
+    for case in cases:
+        marks = [MARKS[by_cell[(name, case["id"])]] for name in names]
+        lines.append(
+            markdown_row([f"`{case['id']}` {case['title']}", " ".join(case["rules"]), *marks])
+        )
+    return lines
 
 
 def render_markdown(data: dict[str, Any]) -> str:
@@ -64,14 +83,16 @@ def render_markdown(data: dict[str, Any]) -> str:
         "",
         "## Clients",
         "",
-        _row(["client", "version", "installed", *outcomes]),
-        _row(["---"] * (3 + len(outcomes))),
+        markdown_row(["client", "version", "installed", *outcomes]),
+        markdown_row(["---"] * (3 + len(outcomes))),
     ]
     for client in clients:
         counts = data["summary"][client["name"]]
         version = client["version"] or f"not available: {client['reason']}"
         source = installed_from(client)
-        lines.append(_row([client["name"], version, source, *(str(counts[o]) for o in outcomes)]))
+        lines.append(
+            markdown_row([client["name"], version, source, *(str(counts[o]) for o in outcomes)])
+        )
     lines += ["", "## What breaks", ""]
     broken = what_breaks(data)
     for client in clients:
@@ -88,17 +109,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append("")
     by_cell = {(r["client"], r["case"]): r["outcome"] for r in data["results"]}
     names = [client["name"] for client in clients]
-    legend = ", ".join(f"{mark} {outcome}" for outcome, mark in MARKS.items())
-    lines += [
-        "## Matrix",
-        "",
-        f"Marks: {legend}. The case's title and script, and each client's evidence, are on"
-        " the `clients.html` page of the same run.",
-        "",
-        _row(["case", "rules", *names]),
-        _row(["---"] * (2 + len(names))),
-    ]
-    for case in data["cases"]:
-        marks = [MARKS[by_cell[(name, case["id"])]] for name in names]
-        lines.append(_row([f"`{case['id']}` {case['title']}", " ".join(case["rules"]), *marks]))
+    where = (
+        "The case's title and script, and each client's evidence, are on the `clients.html` page"
+        " of the same run."
+    )
+    lines += matrix_table(data["cases"], by_cell, names, where)
     return "\n".join(lines) + "\n"

@@ -17,14 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from harness.outcome import Outcome
-from harness.report.clients_markdown import MARKS
+from harness.report.clients_markdown import markdown_row, matrix_table
 from harness.report.servers_breaks import what_breaks, what_to_change
 
 __all__ = ["render_markdown"]
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 def _versions(library: dict[str, Any]) -> str:
@@ -63,14 +59,14 @@ def render_markdown(data: dict[str, Any]) -> str:
         "",
         "## Libraries",
         "",
-        _row(["library", "versions", "server", "HTTP", *outcomes]),
-        _row(["---"] * (4 + len(outcomes))),
+        markdown_row(["library", "versions", "server", "HTTP", *outcomes]),
+        markdown_row(["---"] * (4 + len(outcomes))),
     ]
     for library in libraries:
         name = library["name"]
         versions = _versions(library) or f"not available: {library['reason']}"
         lines.append(
-            _row(
+            markdown_row(
                 [
                     name,
                     versions,
@@ -103,17 +99,6 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append("")
     by_cell = {(r["library"], r["case"]): r["outcome"] for r in data["results"]}
     names = [library["name"] for library in libraries]
-    legend = ", ".join(f"{mark} {outcome}" for outcome, mark in MARKS.items())
-    lines += [
-        "## Matrix",
-        "",
-        f"Marks: {legend}. Each result's observation and next step are in `servers.json` of"
-        " the same run.",
-        "",
-        _row(["case", "rules", *names]),
-        _row(["---"] * (2 + len(names))),
-    ]
-    for case in data["cases"]:
-        marks = [MARKS[by_cell[(name, case["id"])]] for name in names]
-        lines.append(_row([f"`{case['id']}` {case['title']}", " ".join(case["rules"]), *marks]))
+    where = "Each result's observation and next step are in `servers.json` of the same run."
+    lines += matrix_table(data["cases"], by_cell, names, where)
     return "\n".join(lines) + "\n"

@@ -10,9 +10,7 @@ matrix's (:mod:`harness.clients.installs`), so both share one cache and one lock
 from __future__ import annotations
 
 import json
-import platform
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +23,11 @@ from harness.clients.installs import (
     unstamp,
     write_stamp,
 )
+from harness.clients.node import locked_runtime
 
 __all__ = ["JS", "NodeApps", "prepare"]
 
 JS = Path(__file__).with_name("js")
-_CPUS = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 _CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
 
 
@@ -66,17 +64,4 @@ async def prepare() -> NodeApps:
             write_stamp(root, manifest + lock)
         for script in JS.glob("*.mjs"):
             shutil.copyfile(script, root / script.name)
-    return NodeApps(root, _runtime(root, json.loads(lock)))
-
-
-def _runtime(root: Path, lock: dict[str, dict[str, dict[str, str]]]) -> str:
-    """The lock's Node binary for this platform, else the system ``node``."""
-    system = shutil.which("node") or "node"
-    cpu = _CPUS.get(platform.machine().lower())
-    package = f"node-{sys.platform}-{cpu}"
-    if cpu is None or f"node_modules/{package}" not in lock["packages"]:
-        return system
-    binary = root / "node_modules" / package / "bin" / "node"
-    if not binary.is_file():
-        raise Unavailable(f"the pinned Node runtime {package} did not install")
-    return str(binary)
+    return NodeApps(root, locked_runtime(root, json.loads(lock)))
