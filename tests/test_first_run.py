@@ -8,9 +8,10 @@ omission, and every front end gives it the same verdict.
 from __future__ import annotations
 
 import json
+import queue
 import re
-import selectors
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -101,19 +102,21 @@ def user_app(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         process.wait(timeout=10)
 
 
-def _listening_url(process: subprocess.Popen[str], timeout_s: float = 30.0) -> str:
-    """The URL uvicorn says it is running on, read from its log as it starts."""
+def _listening_url(process: subprocess.Popen[str], timeout_s: float = 60.0) -> str:
+    """The URL uvicorn says it is running on, read from its log as it starts. A thread reads
+    the lines: a selector on the pipe misses lines already buffered by an earlier readline."""
     assert process.stderr is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stderr], daemon=True).start()
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if selector.select(deadline - time.monotonic()):
-            line = process.stderr.readline()
-            assert line, f"uvicorn exited before it listened ({process.poll()})"
-            if match := re.search(r"Uvicorn running on (http://\S+)", line):
-                return match.group(1)
-    raise AssertionError("uvicorn did not listen within 30 s")
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if match := re.search(r"Uvicorn running on (http://\S+)", line):
+            return match.group(1)
+    raise AssertionError(f"uvicorn did not listen within {timeout_s:g} s ({process.poll()})")
 
 
 def _verdicts(stdout: str) -> list[str]:
