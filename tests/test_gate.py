@@ -277,3 +277,14 @@ def test_a_benchmark_is_not_compared_with_a_load_report(tmp_path: Path) -> None:
     bench = _bench(tmp_path, "b", vs_peer=2.0)
     _write(_report(), tmp_path / "run")
     assert main(["gate", str(bench), "--baseline", str(tmp_path / "run")]) == 2
+
+
+def test_a_duplicated_events_breach_says_what_else_repeated_ids_can_mean(tmp_path: Path) -> None:
+    report = _report()
+    report["integrity"]["duplicated"] = 3
+    shipped = gate.load_thresholds(gate.shipped_thresholds())
+    (breach,) = [
+        b for b in gate.evaluate(report, shipped).breaches if b.check == "duplicated_events"
+    ]
+    assert breach.message.startswith("duplicated_events: 3 measured, limit 0 (ids seen twice")
+    assert "--sse-ids none" in breach.message

@@ -84,6 +84,13 @@ _LOAD_KEYS = (
     *_LOAD_SWITCHES,
 )
 _BASELINE_NUMBERS = ("warn_pct", "fail_pct", "min_delta_ms")
+#: What a duplicated-events breach may mean besides events delivered twice: the id model cannot
+#: tell a repeated id from a re-delivery (harness.load.integrity), and some streams reuse ids on
+#: purpose (two merged sequences; ids on only some events), which check grades NON-STRICT.
+_REPEATED_IDS = (
+    " (ids seen twice: events delivered twice, or a stream whose ids are not one sequence;"
+    " for the latter, run with --sse-ids none)"
+)
 _BASELINE_KEYS = ("percentile", *_BASELINE_NUMBERS, "metrics")
 #: A file's tables after checking: ``{"load": {...}, "baseline": {...}}``.
 Tables = dict[str, dict[str, Any]]
@@ -361,6 +368,8 @@ def evaluate(
             verdict.checks.append(finding)
             continue
         text = f"{key}: {format_figure(value, unit)} measured, limit {format_figure(limit, unit)}"
+        if key == "duplicated_events" and value > limit:
+            text += _REPEATED_IDS
         check(key, value, limit, value <= limit, text)
     if thresholds.cpu_warning:
         hot = bool(report.get("cpu_warning"))
