@@ -47,6 +47,10 @@ def test_the_wheel_holds_everything_under_the_harness_namespace(wheel: Path) -> 
         "harness/load/thresholds.toml",
         "harness/report/templates/conformance.html.j2",
         "harness/clients/js/page.html",
+        "harness/clients/js/package-lock.json",
+        "harness/clients/pins/sseclient.txt",
+        "harness/load/live_charts.html",
+        "harness/servers/js/package-lock.json",
     ):
         assert shipped in names, shipped
 
