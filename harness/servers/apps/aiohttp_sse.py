@@ -3,19 +3,15 @@ the response pings every 15 s by default."""
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+from harness.servers.apps.stream import data, paced_ids
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
     async with sse_response(request) as resp:
-        for i, n in enumerate(event_ids(resp.last_event_id)):
-            if i:
-                await asyncio.sleep(INTERVAL_S)
+        async for n in paced_ids(resp.last_event_id):
             await resp.send(data(n), id=str(n))
     return resp
 

@@ -3,7 +3,6 @@ iterator needs the async handler); Django has no keep-alive for a stream."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -20,18 +19,16 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from django.http import HttpRequest, StreamingHttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids  # noqa: E402
+from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves  # noqa: E402
 
 
 async def _events(last_event_id: str | None) -> AsyncIterator[str]:
-    for i, n in enumerate(event_ids(last_event_id)):
-        if i:
-            await asyncio.sleep(INTERVAL_S)
+    async for n in paced_ids(last_event_id):
         yield f"id: {n}\ndata: {data(n)}\n\n"
 
 
 async def _nothing() -> AsyncIterator[str]:
-    await asyncio.Event().wait()  # until the client leaves
+    await until_the_client_leaves()
     yield ""
 
 

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterable
 from typing import Annotated
 
 from fastapi import FastAPI, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves
 
 app = FastAPI()
 
@@ -19,13 +18,11 @@ app = FastAPI()
 async def stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> AsyncIterable[ServerSentEvent]:
-    for i, n in enumerate(event_ids(last_event_id)):
-        if i:
-            await asyncio.sleep(INTERVAL_S)
+    async for n in paced_ids(last_event_id):
         yield ServerSentEvent(raw_data=data(n), id=str(n))
 
 
 @app.get("/idle", response_class=EventSourceResponse)
 async def idle() -> AsyncIterable[ServerSentEvent]:
-    await asyncio.Event().wait()  # until the client leaves; the response sends the pings
+    await until_the_client_leaves()  # the response sends the pings
     yield ServerSentEvent(raw_data="never sent")

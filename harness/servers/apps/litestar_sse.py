@@ -3,24 +3,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 
 from litestar import Litestar, Request, get
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves
 
 
 async def _events(last_event_id: str | None) -> AsyncGenerator[ServerSentEventMessage, None]:
-    for i, n in enumerate(event_ids(last_event_id)):
-        if i:
-            await asyncio.sleep(INTERVAL_S)
+    async for n in paced_ids(last_event_id):
         yield ServerSentEventMessage(data=data(n), id=n)
 
 
 async def _nothing() -> AsyncGenerator[ServerSentEventMessage, None]:
-    await asyncio.Event().wait()  # until the client leaves
+    await until_the_client_leaves()
     yield ServerSentEventMessage(data="never sent")
 
 

@@ -3,13 +3,12 @@ encoded events, with the event-stream headers and ``response.timeout = None``; n
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 
 from quart import Quart, make_response, request
 from quart.wrappers import Response
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves
 
 app = Quart(__name__)
 
@@ -28,12 +27,10 @@ async def _respond(body: AsyncGenerator[bytes, None]) -> Response:
 
 @app.get("/stream")
 async def stream() -> Response:
-    ids = event_ids(request.headers.get("Last-Event-ID"))  # read in the request's context
+    last_event_id = request.headers.get("Last-Event-ID")  # read in the request's context
 
     async def events() -> AsyncGenerator[bytes, None]:
-        for i, n in enumerate(ids):
-            if i:
-                await asyncio.sleep(INTERVAL_S)
+        async for n in paced_ids(last_event_id):
             yield f"id: {n}\ndata: {data(n)}\n\n".encode()
 
     return await _respond(events())
@@ -42,7 +39,7 @@ async def stream() -> Response:
 @app.get("/idle")
 async def idle() -> Response:
     async def nothing() -> AsyncGenerator[bytes, None]:
-        await asyncio.Event().wait()  # until the client leaves
+        await until_the_client_leaves()
         yield b""
 
     return await _respond(nothing())

@@ -3,11 +3,9 @@ then ``response.send(...)`` per event; Sanic has no keep-alive for a stream."""
 
 from __future__ import annotations
 
-import asyncio
-
 from sanic import Request, Sanic
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves
 
 app = Sanic("sse_harness_matrix")
 
@@ -15,9 +13,7 @@ app = Sanic("sse_harness_matrix")
 @app.get("/stream")
 async def stream(request: Request) -> None:
     response = await request.respond(content_type="text/event-stream")
-    for i, n in enumerate(event_ids(request.headers.get("last-event-id"))):
-        if i:
-            await asyncio.sleep(INTERVAL_S)
+    async for n in paced_ids(request.headers.get("last-event-id")):
         await response.send(f"id: {n}\ndata: {data(n)}\n\n")
     await response.eof()
 
@@ -25,4 +21,4 @@ async def stream(request: Request) -> None:
 @app.get("/idle")
 async def idle(request: Request) -> None:
     await request.respond(content_type="text/event-stream")
-    await asyncio.Event().wait()  # until the client leaves
+    await until_the_client_leaves()

@@ -3,7 +3,6 @@ the response pings an idle stream every 15 s by default."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from sse_starlette import EventSourceResponse
@@ -11,18 +10,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves
 
 
 async def _events(last_event_id: str | None) -> AsyncIterator[dict[str, str]]:
-    for i, n in enumerate(event_ids(last_event_id)):
-        if i:
-            await asyncio.sleep(INTERVAL_S)
+    async for n in paced_ids(last_event_id):
         yield {"id": str(n), "data": data(n)}
 
 
 async def _nothing() -> AsyncIterator[dict[str, str]]:
-    await asyncio.Event().wait()  # until the client leaves; the response sends the pings
+    await until_the_client_leaves()  # the response sends the pings
     yield {"data": "never sent"}
 
 

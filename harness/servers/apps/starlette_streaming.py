@@ -3,7 +3,6 @@ formats the events itself, and nothing keeps an idle stream alive."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -11,18 +10,16 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from harness.servers.apps.stream import INTERVAL_S, data, event_ids
+from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves
 
 
 async def _events(last_event_id: str | None) -> AsyncIterator[str]:
-    for i, n in enumerate(event_ids(last_event_id)):
-        if i:
-            await asyncio.sleep(INTERVAL_S)
+    async for n in paced_ids(last_event_id):
         yield f"id: {n}\ndata: {data(n)}\n\n"
 
 
 async def _nothing() -> AsyncIterator[str]:
-    await asyncio.Event().wait()  # until the client leaves
+    await until_the_client_leaves()
     yield ""
 
 

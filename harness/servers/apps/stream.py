@@ -8,7 +8,10 @@ one) crosses the wire, and HEAD is answered as the library's router answers it.
 
 from __future__ import annotations
 
-__all__ = ["EVENTS", "INTERVAL_S", "data", "event_ids"]
+import asyncio
+from collections.abc import AsyncIterator
+
+__all__ = ["EVENTS", "INTERVAL_S", "data", "event_ids", "paced_ids", "until_the_client_leaves"]
 
 EVENTS = 20
 INTERVAL_S = 0.05
@@ -26,3 +29,17 @@ def event_ids(last_event_id: str | None) -> range:
 
 def data(n: int) -> str:
     return f"event {n}"
+
+
+async def paced_ids(last_event_id: str | None) -> AsyncIterator[int]:
+    """:func:`event_ids`, the first at once and each next one :data:`INTERVAL_S` later: the pace
+    every async app streams at (each formats the events its library's way)."""
+    for i, n in enumerate(event_ids(last_event_id)):
+        if i:
+            await asyncio.sleep(INTERVAL_S)
+        yield n
+
+
+async def until_the_client_leaves() -> None:
+    """An idle stream's whole life: the server cancels the waiting task when the client goes."""
+    await asyncio.Event().wait()
