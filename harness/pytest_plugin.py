@@ -76,8 +76,8 @@ __all__ = [
     "scenario_seed",
 ]
 
-#: What the cases grade the target as; printed in the header. A later profile (MCP's streamable
-#: HTTP) becomes an option read here, and the header follows.
+#: What the cases grade the target as unless ``--sse-profile`` says otherwise; printed in the
+#: header.
 PROFILE = "sse"
 SEED_VARIABLE, DEFAULT_SEED = "SSE_HARNESS_SEED", 20261121
 EXAMPLES_VARIABLE, DEFAULT_EXAMPLES = "SSE_HARNESS_EXAMPLES", 100
@@ -193,6 +193,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " with prior knowledge over http://)",
     )
     group.addoption(
+        "--sse-profile",
+        choices=["sse", "mcp"],
+        default=PROFILE,
+        help="the protocol to speak: sse, or mcp (an MCP Streamable HTTP endpoint: the harness"
+        " opens a session and its streams as an MCP client and grades the M-* rules; without"
+        " --sse-url, the reference server's /mcp)",
+    )
+    group.addoption(
+        "--sse-mcp-tool",
+        default="",
+        metavar="NAME",
+        help="mcp: the tool whose calls stream progress (default: test_tool_with_progress)",
+    )
+    group.addoption(
+        "--sse-mcp-version",
+        default="",
+        metavar="REVISION",
+        help="mcp: the protocol revision to offer (default: the newest the handshake reaches)",
+    )
+    group.addoption(
         "--sse-strict",
         action="store_true",
         help="a NON-STRICT case (a SHOULD, PRACTICE or ADVICE deviation) fails; by default it"
@@ -255,6 +275,7 @@ def _given_target(config: pytest.Config) -> Target | None:
             insecure=option("--sse-insecure"),
             http=option("--sse-http"),
             contract_token=option("--sse-contract-token"),
+            **_profile_fields(config),
         )
     except (argparse.ArgumentTypeError, OSError) as exc:
         raise pytest.UsageError(str(exc)) from exc
@@ -292,6 +313,23 @@ def _redact(config: pytest.Config, report: Any) -> None:
     report.sections = [(title, redactor.text(body)) for title, body in report.sections]
 
 
+def _profile_fields(config: pytest.Config) -> dict[str, Any]:
+    """The target fields ``--sse-profile`` and its MCP options set; a revision the harness does
+    not know stops the session."""
+    from harness.mcp import REVISIONS
+
+    version = config.getoption("--sse-mcp-version")
+    if version and version not in REVISIONS[1:]:
+        raise pytest.UsageError(
+            f"--sse-mcp-version {version!r}: choose one of {', '.join(REVISIONS[1:])}"
+        )
+    return {
+        "profile": config.getoption("--sse-profile"),
+        "mcp_tool": config.getoption("--sse-mcp-tool"),
+        "mcp_version": version,
+    }
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """What a run graded and how it can be replayed; the plugin's, so ``pytest --pyargs
     harness.scenarios`` from any folder prints it (pytest asks only initial conftests)."""
@@ -307,7 +345,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         target += " (resumable)"
     non_strict = "fails (--sse-strict)" if option("--sse-strict") else "passes with a warning"
     return [
-        f"sse-harness: profile {PROFILE}; target {target}; NON-STRICT {non_strict}",
+        f"sse-harness: profile {option('--sse-profile')}; target {target}; NON-STRICT {non_strict}",
         f"sse-harness scenarios: seed {scenario_seed()} ({SEED_VARIABLE}),"
         f" {scenario_examples()} examples ({EXAMPLES_VARIABLE})",
     ]
@@ -350,7 +388,7 @@ def sse_app(
 def sse_target(request: pytest.FixtureRequest) -> Target:
     from dataclasses import replace
 
-    from harness.commands.check import DEFAULT_PATH
+    from harness.commands.check import DEFAULT_PATH, MCP_DEFAULT_PATH
     from harness.server.target import Target
 
     given = request.config.stash[_GIVEN_TARGET]
@@ -360,6 +398,9 @@ def sse_target(request: pytest.FixtureRequest) -> Target:
     if given is not None:
         return given
     base = request.getfixturevalue("sse_reference_server")
+    fields = _profile_fields(request.config)
+    if fields["profile"] == "mcp":
+        return Target(base + MCP_DEFAULT_PATH, **fields)
     return Target(base + DEFAULT_PATH, resumable=True)
 
 
@@ -376,8 +417,10 @@ def sse_conformance(sse_target: Target, request: pytest.FixtureRequest) -> dict[
     if found.problem:
         app = request.getfixturevalue("sse_app") if request.config.getoption("--sse-app") else None
         pytest.fail((app and app.exited()) or found.problem, pytrace=False)
+    # An MCP endpoint may answer a bare GET with 400 or 405: its own cases grade what it says.
+    not_a_stream = found.not_a_stream if sse_target.profile == "sse" else None
     options = CheckOptions(
-        target=sse_target, write=False, not_a_stream=found.not_a_stream, redact_headers=names
+        target=sse_target, write=False, not_a_stream=not_a_stream, redact_headers=names
     )
     return run_check(options).report
 

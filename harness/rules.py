@@ -1,10 +1,12 @@
-"""The rule catalogue every case cites: producer rules (``S-*``) and consumer rules (``C-*``).
+"""The rule catalogue every case cites: producer rules (``S-*``), consumer rules (``C-*``) and
+the rules MCP adds on top of them (``M-*``).
 
 Each rule has a stable id, a level and a statement in this project's own words, with the part of
 the standard it comes from: the WHATWG HTML Living Standard, section 9.2 "Server-sent events"
 (9.2.2 processing model, 9.2.3 reconnection, 9.2.4 Last-Event-ID, 9.2.5 format, 9.2.6
 interpretation, 9.2.7 authoring notes), the IANA registration of ``text/event-stream``, RFC 9113
-(HTTP/2), or deployment practice. Levels: MUST (normative), SHOULD, ADVICE (non-normative
+(HTTP/2), the Model Context Protocol's transports page of the revision named (MCP rules), or
+deployment practice. Levels: MUST (normative), SHOULD, ADVICE (non-normative
 authoring note) and PRACTICE (not in the standard, but real deployments break without it); a
 PRACTICE or ADVICE breach is never graded FAILED.
 
@@ -33,6 +35,10 @@ class Rule:
 _M, _S, _A, _P = Level.MUST, Level.SHOULD, Level.ADVICE, Level.PRACTICE
 _FORMAT, _PARSE, _MODEL = "HTML 9.2.5", "HTML 9.2.6", "HTML 9.2.2"
 _RECONNECT, _NOTES, _IANA = "HTML 9.2.3", "HTML 9.2.7", "IANA text/event-stream"
+_MCP_SINCE_2025_03 = "MCP 2025-03-26 and later transports"
+_MCP_HANDSHAKE = "MCP 2025-03-26, 2025-06-18, 2025-11-25 transports"
+_MCP_LEGACY = "MCP 2024-11-05 transports (HTTP+SSE)"
+_MCP_STATELESS = "MCP 2026-07-28 transports"
 
 RULES: dict[str, Rule] = {
     r.id: r
@@ -212,6 +218,153 @@ RULES: dict[str, Rule] = {
             _PARSE,
         ),
         Rule("C-D5", _M, "The data and type buffers reset after each dispatch.", _PARSE),
+        # -- MCP Streamable HTTP (and its HTTP+SSE predecessor), on top of the rules above ---------
+        Rule(
+            "M-01",
+            _M,
+            "A POST carrying a JSON-RPC request is answered with Content-Type application/json"
+            " (one JSON object) or text/event-stream (a stream of messages).",
+            _MCP_SINCE_2025_03,
+        ),
+        Rule(
+            "M-02",
+            _M,
+            "A POST carrying only a notification (or a response) that the server accepts is"
+            " answered 202 Accepted with no body.",
+            _MCP_SINCE_2025_03,
+        ),
+        Rule(
+            "M-03",
+            _M,
+            "A GET of the MCP endpoint is answered with an event stream, or with 405 when the"
+            " server offers no stream of its own.",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-04",
+            _S,
+            "A stream opens with a priming event: an event id and an empty data field, so a"
+            " client can resume even before the first message.",
+            "MCP 2025-11-25 transports (SEP-1699)",
+        ),
+        Rule(
+            "M-05",
+            _M,
+            "Every event that carries data carries one JSON-RPC message as JSON (2025-03-26 also"
+            " allowed a batch array; 2025-06-18 removed batches).",
+            _MCP_SINCE_2025_03,
+        ),
+        Rule(
+            "M-06",
+            _M,
+            "Event ids, where given, are unique across every stream of a session, not only within"
+            " one stream.",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-07",
+            _M,
+            "Each JSON-RPC message goes on exactly one of the client's open streams; the server"
+            " never broadcasts one message to several.",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-08",
+            _M,
+            "The GET stream carries no JSON-RPC response, unless it resumes the stream of an"
+            " earlier request.",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-09",
+            _S,
+            "A server that gives event ids resumes a dropped stream on a GET with Last-Event-ID:"
+            " that stream's messages after the id, in order, up to its response (replay itself"
+            " is a MAY; ids promise it).",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-10",
+            _M,
+            "A resume never replays messages that belonged to another stream: another request's"
+            " or another session's.",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-11",
+            _S,
+            "A server that closes the connection before the stream is over sends a retry field"
+            " first, so the client knows when to reconnect.",
+            "MCP 2025-11-25 transports (SEP-1699)",
+        ),
+        Rule(
+            "M-12",
+            _S,
+            "The stream of a request eventually carries its response, on a resumed stream when"
+            " the server closed the first connection.",
+            _MCP_SINCE_2025_03,
+        ),
+        Rule(
+            "M-13",
+            _M,
+            "A session id holds only visible ASCII (0x21 to 0x7E).",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-14",
+            _S,
+            "A server that issues session ids answers a request without one (other than"
+            " initialize) with 400 Bad Request.",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-15",
+            _M,
+            "Once a session is ended (DELETE), requests carrying its id get 404 Not Found.",
+            _MCP_HANDSHAKE,
+        ),
+        Rule(
+            "M-16",
+            _M,
+            "A request whose MCP-Protocol-Version header names an invalid or unsupported"
+            " revision gets 400 Bad Request.",
+            "MCP 2025-06-18 and later transports",
+        ),
+        Rule(
+            "M-17",
+            _M,
+            "A request with an Origin header the server does not trust gets 403 Forbidden"
+            " (earlier revisions ask for the check without naming the status).",
+            "MCP 2025-11-25 and later transports",
+        ),
+        Rule(
+            "M-18",
+            _M,
+            "The legacy HTTP+SSE stream's first event is an endpoint event whose data is the URI"
+            " to POST messages to.",
+            _MCP_LEGACY,
+        ),
+        Rule(
+            "M-19",
+            _M,
+            "On the legacy HTTP+SSE stream, server messages are message events whose data is the"
+            " JSON-RPC message.",
+            _MCP_LEGACY,
+        ),
+        Rule(
+            "M-20",
+            _S,
+            "In the stateless revision a GET or DELETE of the MCP endpoint gets 405: there is no"
+            " GET stream and no session.",
+            _MCP_STATELESS,
+        ),
+        Rule(
+            "M-21",
+            _M,
+            "In the stateless revision a response stream carries only notifications about its"
+            " own request, then the response: no request of the server's own.",
+            _MCP_STATELESS,
+        ),
     )
 }
 
@@ -231,7 +384,8 @@ def markdown() -> str:
         "standard, but deployments break without it); PRACTICE and ADVICE breaches are graded",
         "NON-STRICT or INFORMATIONAL, never FAILED. Sources: the WHATWG HTML Living Standard,",
         'section 9.2 "Server-sent events"; the IANA registration of `text/event-stream`;',
-        "RFC 9113 (HTTP/2).",
+        "RFC 9113 (HTTP/2); for the M-* rules, the transports page of the Model Context Protocol",
+        "revision named.",
         "",
         "| id | level | rule | source |",
         "|---|---|---|---|",

@@ -1,7 +1,8 @@
 """Every server case as a pytest test, with the verdict ``check``'s JUnit file gives it.
 
-The cases run once per session against ``sse_target`` (``--sse-url`` or the reference server);
-each test then reads its own result, so a CI page lists one line per case id. The result is
+The cases of the run's profile (``--sse-profile``) run once per session against ``sse_target``
+(``--sse-url`` or the reference server); each test then reads its own result, so a CI page
+lists one line per case id. The result is
 fetched in a fixture so that ERROR (the harness could not run the case) is a pytest error; the
 test turns the other outcomes into pass, skip, warning or failure (``harness.pytest_plugin``).
 """
@@ -13,7 +14,15 @@ from typing import Any
 import pytest
 
 from harness.pytest_plugin import case_result, judge_case
-from harness.server.cases import load_catalog
+from harness.server.cases import load_catalog, select
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per case of the profile the run speaks (``--sse-profile``)."""
+    if "case_id" in metafunc.fixturenames:
+        load_catalog()
+        profile = metafunc.config.getoption("--sse-profile")
+        metafunc.parametrize("case_id", [c.id for c in select(None, profile)])
 
 
 @pytest.fixture
@@ -21,6 +30,5 @@ def case(case_id: str, sse_conformance: dict[str, Any]) -> dict[str, Any]:
     return case_result(sse_conformance, case_id)
 
 
-@pytest.mark.parametrize("case_id", list(load_catalog()))
 def test_case(case: dict[str, Any], pytestconfig: pytest.Config) -> None:
     judge_case(case, strict=pytestconfig.getoption("--sse-strict"))

@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from harness.commands.options import (
     add_app_options,
     add_header_options,
+    add_profile_options,
     add_thresholds_option,
     add_tls_options,
     app_options_problem,
     app_path,
     given_headers,
+    profile_fields,
 )
 from harness.request_args import http_url
 
@@ -46,6 +48,9 @@ HELP = "grade an SSE endpoint against the standard, then load it"
 #: The reference server's stream that ``check`` grades when no URL is given: short enough to see
 #: it close (so end-of-stream cases get a verdict) and resumable (so resume cases run).
 DEFAULT_PATH = "/counter?count=40&interval_ms=50"
+#: ... and its MCP endpoint, for ``--profile mcp``.
+MCP_DEFAULT_PATH = "/mcp"
+DEFAULT_LOAD_USERS = 200
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -95,6 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " (without a URL: the embedded server under hypercorn over TLS; --app: the app under"
         " hypercorn, h2c)",
     )
+    add_profile_options(parser)
     parser.add_argument(
         "--cases",
         metavar="PATTERN",
@@ -128,9 +134,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--load-users",
         type=int,
-        default=200,
+        default=None,
         metavar="N",
-        help="concurrent streams in the load probe after the cases (default 200; 0 skips it)",
+        help="concurrent streams in the load probe after the cases (default 200; 0 skips it;"
+        " the mcp profile has no load probe yet)",
     )
     parser.add_argument(
         "--load-seconds",
@@ -186,8 +193,13 @@ def run(args: argparse.Namespace) -> int:
     # Every line this command prints goes through it: the run's secrets come from the arguments.
     redactor = Redactor.for_request(args.url, headers, names=args.redact_header, secrets=[token])
     load_catalog()
+    if args.profile == "mcp" and args.load_users:
+        return _fail("the load probe does not speak MCP yet: leave out --load-users")
+    load_users = DEFAULT_LOAD_USERS if args.load_users is None else args.load_users
+    if args.profile == "mcp":
+        load_users = 0
     try:
-        total = len(select(args.cases))
+        total = len(select(args.cases, args.profile))
         body = read_body(args.body) if args.body is not None else None
         if args.url:
             http_url(args.url)
@@ -219,7 +231,8 @@ def run(args: argparse.Namespace) -> int:
             url = app.url + app_path(args)
         elif not url:
             base, made_ca = stack.enter_context(_reference_server(args.http == "2"))
-            url, resumable, cafile = base + DEFAULT_PATH, True, cafile or made_ca
+            path = MCP_DEFAULT_PATH if args.profile == "mcp" else DEFAULT_PATH
+            url, resumable, cafile = base + path, args.profile != "mcp", cafile or made_ca
         target = request_target(
             url,
             method=args.method,
@@ -231,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
             insecure=args.insecure,
             http=args.http,
             contract_token=token,
+            **profile_fields(args),
         )
         window = Window(
             max_events=args.window_events,
@@ -240,18 +254,21 @@ def run(args: argparse.Namespace) -> int:
         found = reach(target, timeout=window.header_timeout, redact_headers=args.redact_header)
         if found.problem:
             return _fail((app and app.exited()) or found.problem)
+        # An MCP endpoint answers a bare GET with 400 or 405 as often as with a stream: its
+        # own cases say what it answered to the requests an MCP client makes.
+        not_a_stream = found.not_a_stream if args.profile == "sse" else None
         options = CheckOptions(
             target=target,
             cases=args.cases,
             window=window,
             keepalive_bound_s=args.keepalive_bound,
             report_dir=report_dir,
-            not_a_stream=found.not_a_stream,
+            not_a_stream=not_a_stream,
             redact_headers=tuple(args.redact_header),
         )
         result = _run_with_progress(options, total, quiet=args.json, shown=redactor.url(url))
         load_code = EXIT_OK
-        if args.load_users > 0 and not result.interrupted and not found.not_a_stream:
+        if load_users > 0 and not result.interrupted and not not_a_stream:
             load_code = _load_probe(args, target, result, redactor)
     if args.json:
         print(json.dumps(result.report, indent=2, ensure_ascii=False))

@@ -1,23 +1,28 @@
 """Options several commands share, defined once: ``--thresholds`` (check, load, gate), the TLS
-trust options ``--cafile`` / ``--insecure``, the request header options and the app target
-``--app`` / ``--path`` (check, load)."""
+trust options ``--cafile`` / ``--insecure``, the request header options, the app target
+``--app`` / ``--path`` (check, load) and the protocol profile ``--profile`` with its MCP
+options."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from harness.apps import START_TIMEOUT_S, app_spec
+from harness.mcp import REVISIONS
 from harness.request_args import header_from_env, parse_header, read_header_file
 
 __all__ = [
     "add_app_options",
     "add_header_options",
+    "add_profile_options",
     "add_thresholds_option",
     "add_tls_options",
     "app_options_problem",
     "app_path",
     "given_headers",
+    "profile_fields",
     "resolve_thresholds_option",
 ]
 
@@ -148,3 +153,34 @@ def app_options_problem(args: argparse.Namespace) -> str | None:
 def app_path(args: argparse.Namespace) -> str:
     """The route ``--path`` names (``/`` when none)."""
     return args.path or "/"
+
+
+def add_profile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        choices=("sse", "mcp"),
+        default="sse",
+        help="the protocol to speak: sse (any event stream) or mcp (an MCP Streamable HTTP"
+        " endpoint: the harness opens a session and its streams as an MCP client, and grades"
+        " the M-* rules; without a URL, the reference server's /mcp)",
+    )
+    parser.add_argument(
+        "--mcp-tool",
+        metavar="NAME",
+        default="",
+        help="mcp: the tool whose calls stream progress (default: the MCP conformance suite's"
+        " test_tool_with_progress, when the server lists it)",
+    )
+    parser.add_argument(
+        "--mcp-version",
+        metavar="REVISION",
+        choices=REVISIONS[1:],
+        default="",
+        help="mcp: the protocol revision to offer (default: the newest the initialize"
+        f" handshake reaches; {REVISIONS[-1]} speaks the stateless per-request POSTs)",
+    )
+
+
+def profile_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The target fields the profile options set."""
+    return {"profile": args.profile, "mcp_tool": args.mcp_tool, "mcp_version": args.mcp_version}

@@ -13,7 +13,7 @@ import asyncio
 import ssl
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
@@ -122,11 +122,16 @@ async def capture(
     body: bytes | None = None,
     window: Window = Window(),
     read_body: bool = True,
+    until: Callable[[TimedEvent], bool] | None = None,
+    opened: asyncio.Event | None = None,
 ) -> Capture:
     """Make one request and record the exchange within ``window``.
 
     ``client`` is the run's transport (HTTP/1.1 or HTTP/2), or an aiohttp session, which must
-    be created with ``auto_decompress=False`` so the raw bytes are evidence.
+    be created with ``auto_decompress=False`` so the raw bytes are evidence. ``until`` ends the
+    read at the first event it accepts (an MCP stream that stays open after the response the
+    read waited for), as the window's bounds do; ``opened`` is set once the response head is in
+    (or the request failed), for an exchange that must be open before another starts.
     """
     transport = Http1Transport(client) if isinstance(client, aiohttp.ClientSession) else client
     start = time.monotonic()
@@ -145,6 +150,9 @@ async def capture(
         cap.end, cap.error = "refused", f"{type(exc).__name__}: {exc}"
         cap.duration = time.monotonic() - start
         return cap
+    finally:
+        if opened is not None:
+            opened.set()
     try:
         cap.t_headers = time.monotonic() - start
         cap.status, cap.reason = answer.status, answer.reason
@@ -154,7 +162,7 @@ async def capture(
         if not read_body or (method == "HEAD" and cap.http_version != "2"):
             cap.end = "no-body"
         else:
-            await _read_body(answer, cap, window, start, deadline)
+            await _read_body(answer, cap, window, start, deadline, until)
     finally:
         answer.close()
     cap.duration = time.monotonic() - start
@@ -171,6 +179,7 @@ async def _read_body(
     window: Window,
     start: float,
     deadline: float,
+    until: Callable[[TimedEvent], bool] | None = None,
 ) -> None:
     parser = Parser(validate=True)
     inflate = _decompressor(cap.content_encoding)
@@ -207,7 +216,11 @@ async def _read_body(
                 cap.events.extend(_timed(t, exc.events, parser))
                 cap.end, cap.error = "limit", str(exc)
                 break
-            cap.events.extend(_timed(t, events, parser))
+            timed = _timed(t, events, parser)
+            cap.events.extend(timed)
+            if until is not None and any(map(until, timed)):
+                cap.end = "window"
+                break
             if parser.comments > comments:
                 comments = parser.comments
                 cap.comment_times.append(t)

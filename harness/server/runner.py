@@ -29,6 +29,7 @@ from harness.outcome import Outcome, escape_bytes, grade
 from harness.rules import RULES
 from harness.server.cases import load_catalog
 from harness.server.cases.context import Context
+from harness.server.cases.mcp_context import context_for
 from harness.server.cases.model import Case, Finding, select
 from harness.server.negotiate import open_transport
 from harness.server.probe import Window
@@ -133,9 +134,12 @@ def case_bound(case: Case, window: Window, keepalive_bound_s: float = 20.0) -> f
 
 async def _check(case: Case, ctx: Context) -> tuple[Finding, Outcome]:
     """Run one case within its bound; a missing capability, an overrun or a defect included."""
+    elsewhere = await ctx.not_applicable(case.revisions)
+    if elsewhere is not None:
+        return Finding(elsewhere, None, next_step=""), Outcome.UNIMPLEMENTED
     if case.needs not in await ctx.capabilities():
         return Finding(
-            case.needs.unmet(ctx.target), None, next_step=case.needs.next_step(ctx.target)
+            ctx.unmet(case.needs), None, next_step=ctx.need_step(case.needs)
         ), Outcome.UNIMPLEMENTED
     bound = case_bound(case, ctx.window, ctx.keepalive_bound_s)
     try:
@@ -182,7 +186,7 @@ async def run_cases(
 ) -> ConformanceRun:
     """Run the selected cases against ``target``; results come back in catalog order."""
     load_catalog()
-    cases = select(pattern)
+    cases = select(pattern, target.profile)
     run = ConformanceRun(target, datetime.now(UTC))
     start = time.monotonic()
     gate = asyncio.Semaphore(concurrency)
@@ -190,7 +194,7 @@ async def run_cases(
     async with http1_session(target) as session:
         transport = await open_transport(target, window.connect_timeout, session)
         run.http_version = f"HTTP/{transport.http_version}"
-        ctx = Context(target, session, window, keepalive_bound_s, transport)
+        ctx = context_for(target)(target, session, window, keepalive_bound_s, transport)
 
         async def guarded(case: Case) -> CaseResult:
             async with gate:

@@ -18,8 +18,10 @@ from harness.contract import TOKEN_ENV, TOKEN_HEADER
 __all__ = [
     "BROWSER_HEADERS",
     "CROSS_ORIGIN",
+    "PROFILES",
     "HttpChoice",
     "Need",
+    "Profile",
     "Target",
     "env_contract_token",
     "request_target",
@@ -36,6 +38,11 @@ BROWSER_HEADERS: Mapping[str, str] = {
     "Cache-Control": "no-cache",
     "Accept-Encoding": "gzip, deflate",
 }
+
+#: The protocols the server instrument can speak to a target: plain SSE, or MCP Streamable HTTP
+#: (the harness opens the streams as an MCP client, ``harness.server.mcp_client``).
+Profile = Literal["sse", "mcp"]
+PROFILES: tuple[Profile, ...] = ("sse", "mcp")
 
 #: The foreign page origin the CORS cases send. ``.test`` cannot be registered (RFC 6761), so no
 #: real page has it: a server may allow it with credentials for the cases' sake at no risk.
@@ -67,6 +74,12 @@ class Target:
     #: Unlocks the scripting contract (``harness.contract``); sent to its routes only, and
     #: never described or printed.
     contract_token: str | None = field(default_factory=env_contract_token, repr=False)
+    profile: Profile = "sse"
+    #: MCP profile: the tool that streams progress ("": the conformance suite's
+    #: ``test_tool_with_progress`` when the server lists it).
+    mcp_tool: str = ""
+    #: MCP profile: the revision offered ("": the newest the initialize handshake reaches).
+    mcp_version: str = ""
 
     @property
     def contract_base(self) -> str:
@@ -90,6 +103,9 @@ class Target:
             "headers": dict(self.headers),
             "resumable": self.resumable,
             "http": self.http,
+            "profile": self.profile,
+            **({"mcp_tool": self.mcp_tool} if self.mcp_tool else {}),
+            **({"mcp_version": self.mcp_version} if self.mcp_version else {}),
         }
 
 
@@ -107,6 +123,19 @@ class Need(StrEnum):
     OBSERVABLE = "observable"
     #: The exchange runs over HTTP/2 (rules that bind only there, S-22; multiplexing).
     HTTP2 = "http2"
+    #: MCP profile: the target is graded as a Streamable HTTP endpoint (not the legacy
+    #: transport), whether or not it let a session open.
+    MCP_ENDPOINT = "mcp-endpoint"
+    #: MCP profile: an MCP session could be opened (initialize, or discover when stateless).
+    MCP = "mcp"
+    #: MCP profile: the server lists a tool that streams progress (``Target.mcp_tool``).
+    MCP_PROGRESS = "mcp-progress"
+    #: MCP profile: the server's streams carry event ids, so a dropped one can be resumed.
+    MCP_RESUMABLE = "mcp-resumable"
+    #: MCP profile: the server lists the conformance suite's ``test_reconnection`` tool.
+    MCP_RECONNECT = "mcp-reconnect"
+    #: MCP profile: the target speaks the legacy HTTP+SSE transport (2024-11-05).
+    MCP_LEGACY = "mcp-legacy"
 
     def unmet(self, target: Target) -> str:
         """What a case with this need requires, and why this target does not give it."""
@@ -189,6 +218,9 @@ def request_target(
     insecure: bool = False,
     http: HttpChoice = "auto",
     contract_token: str | None = None,
+    profile: Profile = "sse",
+    mcp_tool: str = "",
+    mcp_version: str = "",
 ) -> Target:
     """A target as a user describes it on a command line: a body without a Content-Type header
     is sent as JSON, as the load user sends it, so both instruments make the same request; no
@@ -207,4 +239,7 @@ def request_target(
         insecure=insecure,
         http=http,
         contract_token=contract_token if contract_token is not None else env_contract_token(),
+        profile=profile,
+        mcp_tool=mcp_tool,
+        mcp_version=mcp_version,
     )

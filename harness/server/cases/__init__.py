@@ -12,7 +12,7 @@ from harness.server.cases.model import CATALOG, Case, Finding, Need, case, selec
 
 __all__ = ["CATALOG", "MODULES", "Case", "Finding", "Need", "case", "load_catalog", "select"]
 
-MODULES = ("headers", "framing", "timing", "ids", "http", "lifecycle", "scripted")
+MODULES = ("headers", "framing", "timing", "ids", "http", "lifecycle", "scripted", "mcp")
 
 
 def load_catalog() -> dict[str, Case]:

@@ -113,6 +113,19 @@ class Context:
 
         return await self._once("capabilities", make)
 
+    def unmet(self, need: Need) -> str:
+        """What a case with ``need`` requires and this target does not give."""
+        return need.unmet(self.target)
+
+    def need_step(self, need: Need) -> str:
+        """The flag or code that gives a case with ``need`` what it requires."""
+        return need.next_step(self.target)
+
+    async def not_applicable(self, revisions: tuple[str, ...]) -> str | None:
+        """Why a case of a protocol profile, written for ``revisions``, does not apply to this
+        run (None: it does). A plain SSE run has no revision: every case applies."""
+        return None
+
     async def contract(self) -> dict[str, Any] | None:
         """The target's ``GET /_contract`` answer, or None when it does not speak the contract."""
 

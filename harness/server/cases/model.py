@@ -20,7 +20,7 @@ from harness.rules import RULES
 from harness.selection import select_by_id
 from harness.server.cases.context import Context
 from harness.server.probe import Window
-from harness.server.target import Need
+from harness.server.target import Need, Profile
 
 __all__ = ["CATALOG", "Case", "Finding", "Need", "OwnWindow", "case", "select"]
 
@@ -65,6 +65,12 @@ class Case:
     #: A case that must read more than the run's window says how much (``runner.case_bound``
     #: allows for it).
     own_window: OwnWindow | None = None
+    #: The profile whose runs it belongs to (an ``sse`` case may run in other profiles too, on
+    #: their streams: ``harness.server.cases.profiles``).
+    profile: Profile = "sse"
+    #: MCP revisions whose rules it checks (empty: every revision); a run that negotiated
+    #: another says the case does not apply.
+    revisions: tuple[str, ...] = ()
 
 
 CATALOG: dict[str, Case] = {}
@@ -81,6 +87,8 @@ def case(
     fix: str = "",
     observation: bool = False,
     own_window: OwnWindow | None = None,
+    profile: Profile = "sse",
+    revisions: tuple[str, ...] = (),
 ) -> Callable[[Check], Check]:
     """Register a check under a stable id. The level defaults to the strictest of its rules.
 
@@ -107,13 +115,37 @@ def case(
             fix.strip(),
             observation,
             own_window,
+            profile,
+            revisions,
         )
         return check
 
     return register
 
 
-def select(pattern: str | None = None) -> list[Case]:
-    """Cases whose id ``pattern`` selects (globs or prefixes, comma-separated), in catalog order;
-    :class:`harness.selection.NoCaseMatched` when it selects none."""
-    return select_by_id(CATALOG.values(), pattern, key=lambda c: c.id)
+#: The generic cases an MCP run grades on its MCP streams (the tool call's POST stream, the GET
+#: stream for keep-alives): what the stream itself shows. The others ask for exchanges an MCP
+#: endpoint does not promise (HEAD, CORS, a resume by the SSE rules, the scripting contract).
+ON_MCP_STREAMS = (
+    "server.status.",
+    "server.headers.",
+    "server.framing.",
+    "server.close.",
+    "server.timing.",
+    "server.keepalive.",
+)
+
+
+def in_profile(case: Case, profile: Profile) -> bool:
+    """A profile runs its own cases, and an MCP run also the generic cases of its streams."""
+    if case.profile == profile:
+        return True
+    return profile == "mcp" and case.id.startswith(ON_MCP_STREAMS)
+
+
+def select(pattern: str | None = None, profile: Profile | None = "sse") -> list[Case]:
+    """Cases of ``profile`` (None: of every profile) whose id ``pattern`` selects (globs or
+    prefixes, comma-separated), in catalog order; :class:`harness.selection.NoCaseMatched`
+    when it selects none."""
+    cases = [c for c in CATALOG.values() if profile is None or in_profile(c, profile)]
+    return select_by_id(cases, pattern, key=lambda c: c.id)
