@@ -19,6 +19,7 @@ from harness.request_guard import RequestBodyGuard, json_safe
 from harness.sse_guard import GuardedEventSourceResponse, expose_server_send
 from reference_server.cors import FaultAwareCors
 from reference_server.endpoints import broadcast, catalogue, chat, counter, lifecycle, seeds
+from reference_server.mcp import McpService
 from reference_server.runtime import Runtime
 from reference_server.settings import DEFAULT_ORIGINS, Settings
 from reference_server.streaming import FAULT_HEADER
@@ -45,10 +46,12 @@ def create_app(
     """
     settings = settings if settings is not None else Settings()
     state = Runtime.build(settings)
+    mcp = McpService()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with mcp.run():
+            yield
         await state.aclose()
 
     app = _ReferenceApp(
@@ -84,6 +87,8 @@ def create_app(
     )
     for family in FAMILIES:
         app.include_router(family.router)
+    # MCP over the official SDK: /mcp (?fault=NAME), /mcp-legacy/sse, /faults/mcp.
+    app.router.routes.extend(mcp.routes)
     return app
 
 
