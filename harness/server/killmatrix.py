@@ -20,11 +20,12 @@ from harness.outcome import Outcome, grade
 from harness.server.cases import load_catalog
 from harness.server.probe import Window
 from harness.server.runner import ConformanceRun, run_cases
-from harness.server.target import Need, Target
+from harness.server.target import Need, Profile, Target
 
 __all__ = [
     "EXPECTED",
     "EXPECTED_HTTP2",
+    "EXPECTED_MCP",
     "UNPROVEN",
     "UNSTABLE_HTTP2",
     "FaultTarget",
@@ -74,6 +75,22 @@ EXPECTED: dict[str, tuple[tuple[str, str], ...]] = {
     "head_held": (("server.http.1", _NON_STRICT),),
     "cors_refuses_last_event_id": (("server.cors.1", _NON_STRICT),),
 }
+
+#: The MCP profile's faults (``reference_server.mcp``, ``/mcp?fault=NAME``) -> their catchers
+#: among the server.mcp cases (a fault run grades only those; the clean run grades every case of
+#: the profile).
+EXPECTED_MCP: dict[str, tuple[tuple[str, str], ...]] = {
+    "ids_per_stream": (("server.mcp.6", _FAILED),),
+    "replay_all_streams": (("server.mcp.10", _FAILED),),
+    "replay_across_sessions": (("server.mcp.11", _FAILED),),
+    "broadcast_progress": (("server.mcp.7", _FAILED),),
+    "no_priming": (("server.mcp.4", _NON_STRICT),),
+    "close_without_retry": (("server.mcp.12", _NON_STRICT),),
+    "response_on_get": (("server.mcp.8", _FAILED),),
+    "session_id_space": (("server.mcp.13", _FAILED),),
+}
+#: Where the reference server serves MCP.
+MCP_PATH = "/mcp"
 
 #: The same matrix over HTTP/2 (the reference server under hypercorn, TLS, ALPN h2): the
 #: connection header becomes a MUST breach (server.headers.7), and the dropped connection of
@@ -159,11 +176,17 @@ def _scripted() -> list[str]:
 
 
 async def _one(
-    base: str, fault: dict[str, Any] | None, window: Window, cafile: str | None
+    base: str, fault: dict[str, Any] | None, window: Window, cafile: str | None, profile: Profile
 ) -> ConformanceRun:
-    """The clean run grades every case; a fault run leaves out the scripted ones, which the
-    fault cannot reach, so their timing under load cannot blur the pinned matrix."""
+    """The clean run grades every case of the profile; a fault run leaves out the scripted ones,
+    which the fault cannot reach, so their timing under load cannot blur the pinned matrix (and
+    in the MCP profile the generic ones, which the SSE matrix proves)."""
     name = fault["name"] if fault else None
+    if profile == "mcp":
+        target = Target(_url(base, MCP_PATH, name), cafile=cafile, profile="mcp")
+        return await run_cases(
+            target, pattern=None if name is None else "server.mcp", window=window
+        )
     where = SPECIAL.get(name or "", FaultTarget())
     target = Target(_url(base, where.path, name), resumable=True, cafile=cafile)
     scripted = set(_scripted())
@@ -174,9 +197,16 @@ async def _one(
 
 
 async def run_kill_matrix(
-    base: str, faults: list[dict[str, Any]], *, concurrency: int = 3, cafile: str | None = None
+    base: str,
+    faults: list[dict[str, Any]],
+    *,
+    concurrency: int = 3,
+    cafile: str | None = None,
+    profile: Profile = "sse",
 ) -> tuple[ConformanceRun, list[dict[str, Any]]]:
-    """The clean run, and one matrix row per fault: ``{fault, rule, level, caught_by, others}``.
+    """The clean run, and one matrix row per fault: ``{fault, rule, level, caught_by, others}``;
+    ``profile`` "mcp" grades the reference server's MCP endpoint and its faults
+    (``GET /faults/mcp``).
 
     ``base`` may be https:// (``cafile`` signs its certificate); the runs then speak HTTP/2
     when the server offers it by ALPN, and the clean run's ``http_version`` says which.
@@ -189,10 +219,10 @@ async def run_kill_matrix(
 
     async def guarded(fault: dict[str, Any] | None) -> ConformanceRun:
         async with gate:
-            return await _one(base, fault, window, cafile)
+            return await _one(base, fault, window, cafile, profile)
 
     # The clean run goes alone: its timing cases must not share the machine with fault runs.
-    clean = await _one(base, None, window, cafile)
+    clean = await _one(base, None, window, cafile, profile)
     runs = await asyncio.gather(*(guarded(f) for f in faults))
     rows = []
     for fault, run in zip(faults, runs, strict=True):

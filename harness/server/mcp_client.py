@@ -21,7 +21,7 @@ from harness.server.probe import Capture, TimedEvent, Window, capture
 from harness.server.target import Target
 from harness.server.transport import Transport
 
-__all__ = ["McpClient", "McpSession", "answer", "answers", "messages"]
+__all__ = ["Call", "McpClient", "McpSession", "answer", "answers", "messages"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,28 @@ class McpSession:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One tools/call: its request id, its progress token and its POST's capture."""
+
+    request_id: int
+    token: str
+    capture: Capture
+
+    def mine(self, cap: Capture) -> list[mcp.Message]:
+        """The messages of this call on ``cap`` (its stream, a resume, another stream): its
+        progress, and its response where the token cannot tell (a response carries none)."""
+        return [
+            m
+            for _, m in messages(cap)
+            if m.progress_token == self.token
+            or (m.kind in ("response", "error") and m.id == self.request_id)
+        ]
+
+    def progress(self, cap: Capture) -> list[mcp.Message]:
+        return [m for _, m in messages(cap) if m.progress_token == self.token]
+
+
 def messages(cap: Capture) -> list[tuple[TimedEvent, mcp.Message]]:
     """The JSON-RPC messages of a stream, each with its event; events without data (a priming
     event) are left out: they carry no message."""
@@ -72,21 +94,19 @@ def answer(cap: Capture) -> mcp.Message | None:
 
 
 class McpClient:
-    """Sends the profile's requests to one MCP endpoint; request ids and progress tokens are
-    unique over the whole run, so a message on the wrong stream or in the wrong session is
-    recognisable wherever it turns up."""
+    """Sends the profile's requests to one MCP endpoint; progress tokens (and, unless a case
+    reuses one, request ids) are unique over the whole run, so a message on the wrong stream or
+    in the wrong session is recognisable wherever it turns up."""
 
     def __init__(self, target: Target, transport: Transport, window: Window) -> None:
         self.target = target
         self.transport = transport
         self.window = window
         self._ids = itertools.count(1)
+        self._tokens = itertools.count(1)
 
     def next_id(self) -> int:
         return next(self._ids)
-
-    def token(self, request_id: int) -> str:
-        return f"sse-harness-progress-{request_id}"
 
     async def post(
         self,
@@ -193,20 +213,18 @@ class McpClient:
         request_id: int | None = None,
         window: Window | None = None,
         until: Callable[[TimedEvent], bool] | None = None,
-    ) -> tuple[int, Capture]:
-        """tools/call of ``tool`` with a progress token; the capture ends at its response (or
-        where ``until`` says: a stream dropped on purpose)."""
+    ) -> Call:
+        """tools/call of ``tool`` with a progress token of its own; the capture ends at its
+        response (or where ``until`` says: a stream dropped on purpose). ``request_id`` reuses
+        an id, as another session's client may well do."""
         request_id = request_id if request_id is not None else self.next_id()
-        body = mcp.tools_call(request_id, tool, {}, self.token(request_id), session.version)
+        token = f"sse-harness-progress-{next(self._tokens)}"
+        body = mcp.tools_call(request_id, tool, {}, token, session.version)
         headers = mcp.stateless_headers("tools/call", tool) if session.stateless else None
         cap = await self.post(
-            body,
-            session,
-            headers=headers,
-            window=window,
-            until=until or answers(request_id),
+            body, session, headers=headers, window=window, until=until or answers(request_id)
         )
-        return request_id, cap
+        return Call(request_id, token, cap)
 
     async def list_tools(self, session: McpSession) -> tuple[str, ...]:
         request_id = self.next_id()

@@ -149,6 +149,14 @@ async def priming(ctx: Context) -> Finding:
     cap = await ctx.stream()
     if not cap.events:
         return Finding("the stream carried no event", False, excerpt=cap.raw[:200])
+    if not any(e.id_field for e in cap.events):
+        return Finding(
+            "the stream carries no event ids: the server offers no resumption, so there is"
+            " nothing to prime",
+            None,
+            next_step="to let clients resume, give the server an event store (python SDK:"
+            " event_store=...); it then primes each stream",
+        )
     first = cap.events[0]
     primed = bool(first.id_field) and first.event.data == ""
     seen = f"id {first.id_field!r}, data {first.event.data[:60]!r}"
@@ -169,9 +177,12 @@ async def priming(ctx: Context) -> Finding:
     fix="put exactly one JSON-RPC message, serialised as JSON, in each event's data",
 )
 async def one_message_per_event(ctx: Context) -> Finding:
-    cap = await ctx.stream()
-    version = (await _mcp(ctx).mcp_session()).version
-    found = messages(cap)
+    m = _mcp(ctx)
+    streams = [await ctx.stream()]
+    if Need.MCP_RESUMABLE in await m.capabilities():
+        streams.append((await m.resume()).resumed)  # a replay is where stores go wrong
+    version = (await m.mcp_session()).version
+    found = [pair for cap in streams for pair in messages(cap)]
     bad = [
         (event, message)
         for event, message in found
@@ -179,9 +190,10 @@ async def one_message_per_event(ctx: Context) -> Finding:
         and not (version == "2025-03-26" and message.problem.startswith("a batch"))
     ]
     if not found:
-        return Finding("the stream carried no message", None, excerpt=cap.raw[:200])
+        return Finding("the stream carried no message", None, excerpt=streams[0].raw[:200])
+    where = "the stream" if len(streams) == 1 else "the stream and its resumption"
     if not bad:
-        return Finding(f"{len(found)} events, each one JSON-RPC message")
+        return Finding(f"{len(found)} events on {where}, each one JSON-RPC message")
     event, message = bad[0]
     return Finding(
         f"{len(bad)} of {len(found)} events are not one JSON-RPC message: {message.problem}",
@@ -279,16 +291,6 @@ async def no_response_on_get(ctx: Context) -> Finding:
 # -- resumption -----------------------------------------------------------------------------
 
 
-def _progress_values(cap: Capture, token: str) -> list[float]:
-    values = []
-    for _, message in messages(cap):
-        if message.progress_token == token:
-            params = (message.body or {}).get("params", {})
-            value = params.get("progress")
-            values.append(float(value) if isinstance(value, int | float) else float("nan"))
-    return values
-
-
 @case(
     "server.mcp.9",
     "A resume after a drop gives the rest of that stream, in order, up to its response",
@@ -300,21 +302,26 @@ def _progress_values(cap: Capture, token: str) -> list[float]:
     " in order, then keep the resumed stream open until the response",
 )
 async def resume_exact(ctx: Context) -> Finding:
-    m = _mcp(ctx)
-    run = await m.resume()
-    token, resumed = m.client.token(run.dropped_id), run.resumed
+    run = await _mcp(ctx).resume()
+    resumed = run.resumed
     if resumed.status != 200 or resumed.media_type != "text/event-stream":
         return Finding(
             f"the resume (GET with Last-Event-ID {run.last_event_id!r}) answered {_head(resumed)}",
             False,
             excerpt=resumed.raw[:200],
         )
-    before, after = _progress_values(run.dropped, token), _progress_values(resumed, token)
-    expected = len(_progress_values(run.other, m.client.token(run.other_id)))
-    ours = _of_request(resumed, run.dropped_id, token)
+    before, after = (
+        _values(run.dropped.progress(run.dropped.capture)),
+        _values(run.dropped.progress(resumed)),
+    )
+    expected = len(run.other.progress(run.other.capture))
+    ours = run.dropped.mine(resumed)
+    answered = [i for i, msg in enumerate(ours) if msg.kind in ("response", "error")]
     problems = []
-    if not ours or ours[-1].id != run.dropped_id:
+    if not answered:
         problems.append("the response never came")
+    elif answered[0] != len(ours) - 1:
+        problems.append(f"{len(ours) - 1 - answered[0]} messages came after the response")
     if set(before) & set(after):
         problems.append(f"progress {sorted(set(before) & set(after))} came twice")
     if after != sorted(after):
@@ -326,16 +333,20 @@ async def resume_exact(ctx: Context) -> Finding:
         )
     seen = (
         f"dropped after {len(before)} progress messages; the resume gave {len(after)} more"
-        f" and {'the response' if ours and ours[-1].id == run.dropped_id else 'no response'}"
+        f" and {'the response' if answered else 'no response'}"
     )
     if not problems:
         return Finding(seen)
     return Finding(f"{seen}: {'; '.join(problems)}", False, excerpt=resumed.raw[:300])
 
 
-def _of_request(cap: Capture, request_id: int, token: str) -> list[mcp.Message]:
-    """The messages of one request on a stream: its progress and its response."""
-    return [m for _, m in messages(cap) if m.id == request_id or m.progress_token == token]
+def _values(progress: list[mcp.Message]) -> list[float]:
+    """The progress values of progress notifications, in arrival order."""
+    values = []
+    for message in progress:
+        value = (message.body or {}).get("params", {}).get("progress")
+        values.append(float(value) if isinstance(value, int | float) else float("nan"))
+    return values
 
 
 @case(
@@ -349,17 +360,16 @@ def _of_request(cap: Capture, request_id: int, token: str) -> list[mcp.Message]:
     " must filter by that event's stream id)",
 )
 async def no_replay_across_streams(ctx: Context) -> Finding:
-    m = _mcp(ctx)
-    run = await m.resume()
-    leaked = _of_request(run.resumed, run.other_id, m.client.token(run.other_id))
+    run = await _mcp(ctx).resume()
+    a, b = run.dropped.request_id, run.other.request_id
+    leaked = run.other.mine(run.resumed)
     if not leaked:
         return Finding(
-            f"the resume of request {run.dropped_id} carried nothing of request {run.other_id},"
-            " which ran on another stream meanwhile"
+            f"the resume of request {a} carried nothing of request {b}, which ran on another"
+            " stream meanwhile"
         )
     return Finding(
-        f"the resume of request {run.dropped_id} replayed {len(leaked)} messages of request"
-        f" {run.other_id}'s stream",
+        f"the resume of request {a} replayed {len(leaked)} messages of request {b}'s stream",
         False,
         excerpt=leaked[0].raw.encode()[:200],
     )
@@ -376,22 +386,32 @@ async def no_replay_across_streams(ctx: Context) -> Finding:
     " stream issued (404 or an empty stream)",
 )
 async def no_replay_across_sessions(ctx: Context) -> Finding:
-    m = _mcp(ctx)
-    run, stranger, cap = await m.foreign_resume()
-    if stranger.problem:
-        return Finding(f"no second session: {stranger.problem}", None)
-    leaked = _of_request(cap, run.dropped_id, m.client.token(run.dropped_id))
-    if not leaked:
+    found = await _mcp(ctx).foreign_resume()
+    if found is None:
+        return Finding("no second session could be opened", None)
+    run, foreign = found.run, found.foreign
+    a = run.dropped.request_id
+    theirs = run.dropped.mine(foreign)
+    ours = run.other.progress(run.resumed)
+    if not theirs and not ours:
         return Finding(
-            f"a second session resuming after {run.last_event_id!r} (the first session's id)"
-            f" got {_head(cap)} and nothing of the first session"
+            f"another session, which also ran a request {a}, resuming after {run.last_event_id!r}"
+            f" (this session's id) got {_head(foreign)} and nothing of this session; this"
+            " session's resume got nothing of the other's"
         )
-    return Finding(
-        f"a second session resuming after {run.last_event_id!r} got {len(leaked)} messages of"
-        " the first session's stream",
-        False,
-        excerpt=leaked[0].raw.encode()[:200],
-    )
+    problems = []
+    if theirs:
+        problems.append(
+            f"another session resuming after {run.last_event_id!r} got {len(theirs)} messages"
+            " of this session's stream"
+        )
+    if ours:
+        problems.append(
+            f"this session's resume got {len(ours)} messages of another session's request {a}"
+            " (streams named by request id alone)"
+        )
+    leaked = (theirs or ours)[0]
+    return Finding("; ".join(problems), False, excerpt=leaked.raw.encode()[:200])
 
 
 @case(
@@ -406,7 +426,7 @@ async def no_replay_across_sessions(ctx: Context) -> Finding:
 )
 async def close_with_retry(ctx: Context) -> Finding:
     run = await _mcp(ctx).reconnection()
-    first = run.first
+    first = run.call.capture
     if run.resumed is None:
         if answer(first) is not None:
             return Finding("the server answered without closing the stream mid-call", None)
@@ -420,7 +440,7 @@ async def close_with_retry(ctx: Context) -> Finding:
     if first.retry is None:
         problems.append("no retry field came before the close")
     result = answer(run.resumed)
-    if result is None or result.id != run.request_id:
+    if result is None or result.id != run.call.request_id:
         problems.append(f"the resume (GET) answered {_head(run.resumed)} without the result")
     seen = (
         f"the server closed the stream after {len(first.events)} events"

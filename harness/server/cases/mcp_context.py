@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 from harness import mcp
 from harness.server.cases.context import Context
-from harness.server.mcp_client import McpClient, McpSession, answer, answers
+from harness.server.mcp_client import Call, McpClient, McpSession, answer, answers
 from harness.server.probe import Capture, TimedEvent, Window
 from harness.server.target import Need, Target
 
@@ -26,6 +26,7 @@ __all__ = [
     "CONFORMANCE_PROGRESS_TOOL",
     "CONFORMANCE_RECONNECT_TOOL",
     "Concurrent",
+    "ForeignResume",
     "Legacy",
     "McpContext",
     "Reconnection",
@@ -46,32 +47,41 @@ class Concurrent:
     """The GET stream and two tool calls, open at once in one session."""
 
     get: Capture
-    calls: tuple[tuple[int, Capture], ...]
+    calls: tuple[Call, ...]
 
     @property
     def streams(self) -> list[tuple[str, Capture]]:
         named = [("GET stream", self.get)] if self.get.media_type == "text/event-stream" else []
-        return named + [(f"POST of request {rid}", cap) for rid, cap in self.calls]
+        return named + [(f"POST of request {c.request_id}", c.capture) for c in self.calls]
 
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """Call A dropped after its first message, call B run to its end, then A resumed by GET."""
+    """Call A dropped after its first message; meanwhile call B ran to its end, in the same
+    session (``resume``) or, with A's very request id, in another session (``foreign_resume``);
+    then A resumed by GET."""
 
-    dropped: Capture
-    dropped_id: int
-    other: Capture
-    other_id: int
+    dropped: Call
+    other: Call
     last_event_id: str
     resumed: Capture
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignResume:
+    """A resume beside another session: the other session's call reused A's request id, then
+    A resumed, and the other session presented A's Last-Event-ID."""
+
+    run: Resume
+    #: The other session's own resume attempt with A's id.
+    foreign: Capture
 
 
 @dataclass(frozen=True, slots=True)
 class Reconnection:
     """The reconnection tool's POST stream, the wait the harness kept, and the resume."""
 
-    first: Capture
-    request_id: int
+    call: Call
     waited_s: float
     resumed: Capture | None
 
@@ -89,6 +99,8 @@ class Legacy:
 @dataclass
 class McpContext(Context):
     _client: McpClient | None = field(default=None, init=False)
+    #: Why the resume cases cannot run (set with the capabilities).
+    _resume_gap: str = field(default="", init=False)
 
     @property
     def client(self) -> McpClient:
@@ -126,7 +138,7 @@ class McpContext(Context):
             tool = await self.progress_tool()
             if tool is not None:
                 # Read past the response: whether the server then ends the stream is graded.
-                return (await self.client.call(session, tool, until=_never))[1]
+                return (await self.client.call(session, tool, until=_never)).capture
             request_id = self.client.next_id()
             headers = mcp.stateless_headers("tools/list") if session.stateless else None
             return await self.client.post(
@@ -179,9 +191,17 @@ class McpContext(Context):
             if main.media_type == "text/event-stream":
                 found.add(Need.BLACK_BOX)
             tools = await self.tools()
+            ids = any(e.id_field for e in main.events)
+            if await self.progress_tool() is None:
+                self._resume_gap = self.unmet(Need.MCP_PROGRESS) + " to drop and resume"
+            elif not ids:
+                self._resume_gap = (
+                    "this case resumes a dropped stream; the server's streams carry no event ids,"
+                    " so it offers no resumption (an event store gives it)"
+                )
             if await self.progress_tool() is not None:
                 found.add(Need.MCP_PROGRESS)
-                if any(e.id_field for e in main.events):
+                if ids:
                     found.add(Need.MCP_RESUMABLE)
             if CONFORMANCE_RECONNECT_TOOL in tools:
                 found.add(Need.MCP_RECONNECT)
@@ -215,10 +235,7 @@ class McpContext(Context):
             wanted = self.target.mcp_tool or CONFORMANCE_PROGRESS_TOOL
             return f"this case needs a tool that streams progress; the server lists no {wanted!r}"
         if need is Need.MCP_RESUMABLE:
-            return (
-                "this case resumes a dropped stream; the server's streams carry no event ids,"
-                " so it offers no resumption (an event store gives it)"
-            )
+            return self._resume_gap
         if need is Need.MCP_RECONNECT:
             return (
                 "this case needs the server to close a stream mid-call; the server lists no"
@@ -245,6 +262,8 @@ class McpContext(Context):
                 " its stream mid-call (python SDK: ctx.close_sse_stream())"
             )
         if need is Need.MCP_RESUMABLE:
+            if "no event ids" not in self._resume_gap:
+                return self.need_step(Need.MCP_PROGRESS)
             return "give the session manager an event store (python SDK: event_store=...)"
         if need is Need.BLACK_BOX:
             return "answer tool calls with an event stream (python SDK: json_response=False)"
@@ -279,53 +298,58 @@ class McpContext(Context):
         return await self._once("mcp:concurrent", make)
 
     async def resume(self) -> Resume:
-        async def make() -> Resume:
-            session, tool = await self.mcp_session(), await self.progress_tool()
-            assert tool is not None
-            first = self.client.next_id()
-            _, dropped = await self.client.call(
-                session, tool, request_id=first, until=_first_message
-            )
-            other_id, other = await self.client.call(session, tool)
-            resumed = await self.client.get(
-                session,
-                last_event_id=dropped.last_event_id,
-                until=answers(first),
-            )
-            return Resume(dropped, first, other, other_id, dropped.last_event_id, resumed)
+        """A dropped, B run to its end in the same session, A resumed."""
+        return await self._once("mcp:resume", lambda: self._drop_and_resume(None))
 
-        return await self._once("mcp:resume", make)
+    async def foreign_resume(self) -> ForeignResume | None:
+        """The same beside a second session (None when none could be opened)."""
 
-    async def foreign_resume(self) -> tuple[Resume, McpSession, Capture]:
-        """A second session resumes with an event id of the first session's dropped stream."""
-
-        async def make() -> tuple[Resume, McpSession, Capture]:
-            first = await self.resume()
+        async def make() -> ForeignResume | None:
             stranger = await self.client.open_session(self.offered)
+            if stranger.problem:
+                return None
+            run = await self._drop_and_resume(stranger)
             window = replace(self.window, max_seconds=min(self.window.max_seconds, 3.0))
-            cap = await self.client.get(
+            foreign = await self.client.get(
                 stranger,
-                last_event_id=first.last_event_id,
+                last_event_id=run.last_event_id,
                 window=window,
-                until=answers(first.dropped_id),
+                until=answers(run.dropped.request_id),
             )
-            return first, stranger, cap
+            return ForeignResume(run, foreign)
 
         return await self._once("mcp:foreign", make)
+
+    async def _drop_and_resume(self, stranger: McpSession | None) -> Resume:
+        """Call A dropped after its first message; call B run to its end (in ``stranger`` with
+        A's request id, as another client numbering its own requests would); A resumed."""
+        session, tool = await self.mcp_session(), await self.progress_tool()
+        assert tool is not None
+        dropped = await self.client.call(session, tool, until=_first_message)
+        if stranger is None:
+            other = await self.client.call(session, tool)
+        else:
+            other = await self.client.call(stranger, tool, request_id=dropped.request_id)
+        last = dropped.capture.last_event_id
+        resumed = await self.client.get(
+            session, last_event_id=last, until=answers(dropped.request_id)
+        )
+        return Resume(dropped, other, last, resumed)
 
     async def reconnection(self) -> Reconnection:
         async def make() -> Reconnection:
             session = await self.mcp_session()
-            request_id, first = await self.client.call(session, CONFORMANCE_RECONNECT_TOOL)
+            call = await self.client.call(session, CONFORMANCE_RECONNECT_TOOL)
+            first = call.capture
             if answer(first) is not None or not first.last_event_id:
-                return Reconnection(first, request_id, 0.0, None)
+                return Reconnection(call, 0.0, None)
             waited = min((first.retry or 0) / 1000, MAX_RETRY_WAIT_S)
             # The client's side of the rule: wait what retry asked before resuming.
             await asyncio.sleep(waited)
             resumed = await self.client.get(
-                session, last_event_id=first.last_event_id, until=answers(request_id)
+                session, last_event_id=first.last_event_id, until=answers(call.request_id)
             )
-            return Reconnection(first, request_id, waited, resumed)
+            return Reconnection(call, waited, resumed)
 
         return await self._once("mcp:reconnection", make)
 
