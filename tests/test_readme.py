@@ -93,7 +93,8 @@ def bounded(argv: list[str], tmp: Path) -> list[str]:
     for prefix, extra in BOUNDS.items():
         if tuple(argv[: len(prefix)]) == prefix:
             argv = argv + extra
-    if argv[:2] == ["sse-harness", "check"] and "--load-users" not in argv:
+    probed = "--load-users" in argv or "mcp" in argv  # the mcp profile has no load probe yet
+    if argv[:2] == ["sse-harness", "check"] and not probed:
         argv += PROBE
     if argv[0] == "locust":
         argv += ["--sse-report-dir", str(tmp / "locust")]
@@ -206,6 +207,8 @@ def test_the_counts_the_readme_quotes_are_the_code_s() -> None:
     from reference_server.faults import FAULTS
 
     text = " ".join(README.split())
-    assert f"{len(load_catalog())} numbered cases" in text
+    profiles = [case.profile for case in load_catalog().values()]
+    assert f"{profiles.count('sse')} numbered cases" in text
+    assert f"and {profiles.count('mcp')} more for the rules MCP servers add" in text
     assert f"{len(CASES)} tricky streams" in text
     assert f"{len(FAULTS)} named faults" in text
