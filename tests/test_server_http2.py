@@ -63,6 +63,19 @@ def test_the_clean_reference_server_passes_every_case_over_http2(
     assert bad == []
 
 
+@pytest.mark.timeout(90)
+def test_the_mcp_profile_speaks_http2(h2_server: tuple[str, str]) -> None:
+    """The MCP profile opens its session and streams over the run's HTTP/2 connection: the
+    MCP cases and the generic ones on its streams (headers.7 among them) pass."""
+    url, ca = h2_server
+    cases = "server.mcp,server.headers,server.framing"
+    report = _summary(Target(url + "/mcp", cafile=ca, profile="mcp"), cases)
+    assert report["target"]["http_version"] == "HTTP/2"
+    outcomes = {c["id"]: c["outcome"] for c in report["cases"]}
+    assert outcomes["server.headers.7"] == "OK" and outcomes["server.mcp.9"] == "OK"
+    assert not [i for i, o in outcomes.items() if o in ("FAILED", "ERROR", "NON-STRICT")]
+
+
 def test_connection_header_over_http2_is_a_must_failure(h2_server: tuple[str, str]) -> None:
     url, ca = h2_server
     target = Target(url + "/counter?count=3&interval_ms=10&fault=connection_header", cafile=ca)

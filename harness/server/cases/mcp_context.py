@@ -38,6 +38,10 @@ __all__ = [
 #: a server prepared for that suite is prepared for these cases.
 CONFORMANCE_PROGRESS_TOOL = "test_tool_with_progress"
 CONFORMANCE_RECONNECT_TOOL = "test_reconnection"
+#: What a case needs that only an open MCP session can give.
+_SESSION_NEEDS = frozenset(
+    {Need.MCP, Need.MCP_PROGRESS, Need.MCP_RESUMABLE, Need.MCP_RECONNECT, Need.BLACK_BOX}
+)
 #: The longest ``retry`` the reconnection case honours before it resumes anyway.
 MAX_RETRY_WAIT_S = 5.0
 
@@ -219,18 +223,23 @@ class McpContext(Context):
             f" {', '.join(revisions)}"
         )
 
+    def _no_session(self) -> str | None:
+        """Why no MCP session opened (None when one did, or when none was tried yet)."""
+        task = self._memo.get("mcp:session")
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        problem: str = task.result().problem
+        return problem or None
+
     def unmet(self, need: Need) -> str:
+        if need in _SESSION_NEEDS and (why := self._no_session()) is not None:
+            return f"no MCP session could be opened: {why}"
         if need is Need.BLACK_BOX:
             return (
                 "the server answered the MCP requests with JSON, not an event stream: there is"
                 " no stream to grade (a legal choice; the stream cases need a tool whose call"
                 " streams)"
             )
-        if need is Need.MCP:
-            session = self._memo.get("mcp:session")
-            done = session is not None and session.done() and not session.cancelled()
-            why = session.result().problem if done and session is not None else "no session"
-            return f"no MCP session could be opened: {why}"
         if need is Need.MCP_PROGRESS:
             wanted = self.target.mcp_tool or CONFORMANCE_PROGRESS_TOOL
             return f"this case needs a tool that streams progress; the server lists no {wanted!r}"
@@ -246,7 +255,7 @@ class McpContext(Context):
         return super().unmet(need)
 
     def need_step(self, need: Need) -> str:
-        if need is Need.MCP:
+        if need in _SESSION_NEEDS and self._no_session() is not None:
             return (
                 "point at the MCP endpoint (often …/mcp), with --header for its auth; the"
                 " answer above says what it sent instead"
