@@ -21,6 +21,7 @@ from harness.server.check import write_conformance
 from harness.server.killmatrix import (
     EXPECTED,
     EXPECTED_HTTP2,
+    EXPECTED_MCP,
     SERVER_FLAGS,
     UNSTABLE_HTTP2,
     format_matrix,
@@ -30,6 +31,7 @@ from harness.server.killmatrix import (
 )
 from reference_server.faults import FAULTS
 from reference_server.launch import serve_subprocess
+from reference_server.mcp import MCP_FAULTS
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +51,9 @@ def server_http2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
 def test_every_case_is_either_pinned_to_a_fault_or_listed_with_a_reason() -> None:
     assert set(EXPECTED) == set(FAULTS) == set(EXPECTED_HTTP2)
-    caught = {
-        case for pinned in (EXPECTED, EXPECTED_HTTP2) for row in pinned.values() for case, _ in row
-    }
+    assert set(EXPECTED_MCP) == set(MCP_FAULTS)
+    pinned_sets = (EXPECTED, EXPECTED_HTTP2, EXPECTED_MCP)
+    caught = {case for pinned in pinned_sets for row in pinned.values() for case, _ in row}
     assert caught.isdisjoint(unproven())
     assert caught | set(unproven()) == set(load_catalog())
 
@@ -95,3 +97,24 @@ def test_the_kill_matrix_over_http2_is_exactly_the_pinned_one(
     ]
     assert bad == [], "the clean reference server must pass every case over HTTP/2"
     assert matrix(rows, UNSTABLE_HTTP2) == EXPECTED_HTTP2, format_matrix(rows)
+
+
+@pytest.mark.timeout(300)
+def test_the_mcp_kill_matrix_is_exactly_the_pinned_one(server: str) -> None:
+    """The reference server's /mcp (the official MCP SDK) passes the profile clean, and each of
+    its faults is caught by the server.mcp case that owns the fault's rule."""
+    with urllib.request.urlopen(server + "/faults/mcp", timeout=5) as answer:
+        faults = json.load(answer)
+    clean, rows = asyncio.run(run_kill_matrix(server, faults, profile="mcp"))
+    print("\n" + format_matrix(rows))
+    report = clean.as_json()
+    write_conformance(report, Path("reports") / "kill-matrix-mcp", kill_matrix=rows)
+
+    assert report["target"]["profile"] == "mcp"
+    bad = [
+        (c["id"], c["outcome"], c["evidence"]["observed"])
+        for c in report["cases"]
+        if c["outcome"] in ("FAILED", "ERROR", "NON-STRICT")
+    ]
+    assert bad == [], "the clean /mcp must pass every case"
+    assert matrix(rows) == EXPECTED_MCP, format_matrix(rows)

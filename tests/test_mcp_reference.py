@@ -25,6 +25,7 @@ from reference_server.mcp import MCP_FAULTS
 READ_S = 5.0
 VERSION = "2025-11-25"
 ACCEPT_BOTH = "application/json, text/event-stream"
+CLIENT_INFO = {"name": "t", "version": "0"}
 _END = b"\r\n\r\n"  # sse-starlette, under the SDK's transport, ends each event with CRLF CRLF
 
 
@@ -116,6 +117,10 @@ class Reader:
         return blocks
 
 
+INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+
+
 def call(request_id: int, tool: str, token: str | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {"name": tool, "arguments": {}}
     if token is not None:
@@ -139,19 +144,34 @@ class Mcp:
 
     async def open(self) -> list[Block]:
         """Initialize (the blocks of its answer) and send ``notifications/initialized``."""
+        blocks = await self.initialize()
+        async with self.http.post(self.url, json=INITIALIZED, headers=self.headers()) as response:
+            assert response.status == 202
+        return blocks
+
+    async def initialize(self) -> list[Block]:
+        """The initialize request alone: the blocks of its answer."""
         init = {
             "jsonrpc": "2.0",
             "id": 1,
             "method": "initialize",
-            "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "t"}},
+            "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO},
         }
         async with self.post(init) as reader:
             self.session_id = reader.response.headers["Mcp-Session-Id"]
-            blocks = await reader.rest()
-        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        async with self.http.post(self.url, json=initialized, headers=self.headers()) as response:
-            assert response.status == 202
-        return blocks
+            return await reader.rest()
+
+    async def status(
+        self,
+        method: str,
+        message: dict[str, Any] | None = None,
+        headers: dict[str, str | None] | None = None,
+    ) -> int:
+        """The status one request of the session gets: ``headers`` over the session's (None
+        leaves one out)."""
+        sent = {k: v for k, v in {**self.headers(), **(headers or {})}.items() if v is not None}
+        async with self.http.request(method, self.url, json=message, headers=sent) as response:
+            return response.status
 
     @asynccontextmanager
     async def post(self, message: dict[str, Any]) -> AsyncIterator[Reader]:
@@ -263,7 +283,7 @@ async def test_a_foreign_origin_is_refused_with_403(
         assert response.status == 403
 
 
-LEGACY_INIT = {"protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "t"}}
+LEGACY_INIT = {"protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": CLIENT_INFO}
 
 
 async def test_the_legacy_transport_opens_with_its_endpoint_event(
@@ -302,6 +322,7 @@ async def test_the_catalogue_lists_every_mcp_fault(
     assert [f["name"] for f in listed] == list(MCP_FAULTS)
     assert all(f["rule"] in RULES and f["rule"].startswith("M-") for f in listed)
     assert all(len(f["layers"]) == 1 for f in listed)
+    assert [f["name"] for f in listed if f["transport"] == "legacy"] == ["legacy_no_endpoint"]
 
 
 # -- each fault, on the wire -----------------------------------------------------------------------
@@ -392,3 +413,114 @@ async def test_session_id_space_issues_an_id_with_a_space_and_takes_it_back(
     assert " " in session.session_id
     async with session.post({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) as reader:
         assert responds_to(2)((await reader.rest())[-1])
+
+
+async def test_post_text_plain_labels_post_answers_text_plain(mcp: Callable[..., Mcp]) -> None:
+    session = mcp("post_text_plain")
+    assert responds_to(1)((await session.initialize())[-1])  # the body is the SDK's stream
+    async with session.post(TOOLS_LIST) as reader:
+        assert reader.response.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert responds_to(2)((await reader.rest())[-1])
+
+
+async def test_notification_body_answers_a_notification_200_with_json(
+    mcp: Callable[..., Mcp],
+) -> None:
+    session = mcp("notification_body")
+    await session.initialize()
+    async with session.http.post(session.url, json=INITIALIZED, headers=session.headers()) as ack:
+        assert ack.status == 200 and await ack.json() == {"accepted": True}
+
+
+async def test_get_404_refuses_a_fresh_get_but_serves_a_resume(mcp: Callable[..., Mcp]) -> None:
+    session = await opened(mcp, "get_404")
+    assert await session.status("GET", headers={"Accept": "text/event-stream"}) == 404
+    blocks = await session.call(2, "test_simple_text")
+    async with session.get(last_event_id=blocks[0].id) as resumed:
+        assert resumed.response.status == 200
+
+
+async def test_split_message_cuts_a_sessions_first_progress_over_two_events(
+    mcp: Callable[..., Mcp],
+) -> None:
+    session = mcp("split_message")
+    assert all(b.is_priming or b.message for b in await session.open())  # whole
+    first = await session.call(2, "test_tool_with_progress", token="s")
+    head, tail = first[1:3]
+    assert head.id is None and tail.id is not None and head.data and tail.data
+    whole = json.loads(head.data + tail.data)
+    assert whole["method"] == "notifications/progress" and whole["params"]["progress"] == 0
+    assert progress(first[3:], "s") == [50, 100] and responds_to(2)(first[-1])
+    # Once per session: the next call's progress comes whole.
+    assert progress(await session.call(3, "test_tool_with_progress", token="t")) == [0, 50, 100]
+
+
+async def test_resume_skips_one_leaves_out_the_first_message_after_the_id(
+    mcp: Callable[..., Mcp],
+) -> None:
+    session = await opened(mcp, "resume_skips_one")
+    async with session.post(call(2, "test_tool_with_progress", token="r")) as reader:
+        seen = await reader.until(lambda b: bool(progress([b])))
+        reader.response.close()
+    # A later call as long: when it is over, the dropped one is.
+    await session.call(3, "test_tool_with_progress", token="later")
+
+    async with session.get(last_event_id=seen[-1].id) as resumed:
+        replayed = await resumed.until(responds_to(2))
+
+    assert progress(seen) == [0] and progress(replayed) == [100]  # 50 left out
+
+
+async def test_session_optional_serves_a_request_without_a_session_id(
+    mcp: Callable[..., Mcp],
+) -> None:
+    for fault, status in ((None, 400), ("session_optional", 200)):
+        session = await opened(mcp, fault)
+        assert await session.status("POST", TOOLS_LIST, {"Mcp-Session-Id": None}) == status
+
+
+async def test_delete_ignored_answers_delete_and_keeps_the_session(
+    mcp: Callable[..., Mcp],
+) -> None:
+    session = await opened(mcp, "delete_ignored")
+    assert await session.status("DELETE") == 200
+    assert await session.status("POST", TOOLS_LIST) == 200
+
+
+async def test_version_unchecked_serves_an_unknown_protocol_version(
+    mcp: Callable[..., Mcp],
+) -> None:
+    for fault, status in ((None, 400), ("version_unchecked", 200)):
+        session = await opened(mcp, fault)
+        bogus = {"MCP-Protocol-Version": "1999-01-01"}
+        assert await session.status("POST", TOOLS_LIST, bogus) == status
+
+
+async def test_origin_unchecked_serves_a_foreign_origin(mcp: Callable[..., Mcp]) -> None:
+    session = await opened(mcp, "origin_unchecked")
+    assert await session.status("POST", TOOLS_LIST, {"Origin": "http://evil.example"}) == 200
+
+
+async def test_legacy_no_endpoint_names_the_first_event_hello(
+    http: aiohttp.ClientSession, reference_server_url: str
+) -> None:
+    url = f"{reference_server_url}/mcp-legacy/sse?fault=legacy_no_endpoint"
+    async with http.get(url, headers={"Accept": "text/event-stream"}) as stream:
+        first = await Reader(stream).block()
+        stream.close()
+    assert first is not None and first.first("event") == "hello"
+    assert first.data is not None and first.data.startswith("/mcp-legacy/messages/?")
+    async with http.get(f"{reference_server_url}/mcp?fault=legacy_no_endpoint") as elsewhere:
+        assert elsewhere.status == 422  # a legacy fault only
+
+
+async def test_stateless_get_stream_opens_a_stream_on_a_stateless_get(
+    http: aiohttp.ClientSession, reference_server_url: str
+) -> None:
+    headers = {"Accept": "text/event-stream", "MCP-Protocol-Version": "2026-07-28"}
+    for query, status in (("", 405), ("?fault=stateless_get_stream", 200)):
+        async with http.get(f"{reference_server_url}/mcp{query}", headers=headers) as response:
+            assert response.status == status
+            if status == 200:
+                assert response.content_type == "text/event-stream"
+                assert (await response.read()).startswith(b":")

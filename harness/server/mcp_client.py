@@ -142,6 +142,7 @@ class McpClient:
         window: Window | None = None,
         until: Callable[[TimedEvent], bool] | None = None,
         opened: asyncio.Event | None = None,
+        stop: asyncio.Event | None = None,
     ) -> Capture:
         """A GET of the endpoint: the server's own stream, or a resume after ``last_event_id``."""
         sent = {"Accept": "text/event-stream"}
@@ -156,6 +157,7 @@ class McpClient:
             window=window or self.window,
             until=until,
             opened=opened,
+            stop=stop,
         )
 
     async def delete(self, session: McpSession) -> Capture:
@@ -186,7 +188,8 @@ class McpClient:
         return replace(session, acknowledged=ack)
 
     def _settled(self, cap: Capture, offered: str, *, discovered: bool) -> McpSession:
-        found = answer(cap) if cap.status == 200 else None
+        media = cap.media_type in ("application/json", "text/event-stream")
+        found = answer(cap) if cap.status == 200 and media else None
         if found is None or found.kind != "response":
             what = (
                 f"answered {cap.status} {cap.reason} with {cap.content_type or 'no Content-Type'}"

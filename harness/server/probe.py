@@ -124,6 +124,7 @@ async def capture(
     read_body: bool = True,
     until: Callable[[TimedEvent], bool] | None = None,
     opened: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Capture:
     """Make one request and record the exchange within ``window``.
 
@@ -131,7 +132,8 @@ async def capture(
     be created with ``auto_decompress=False`` so the raw bytes are evidence. ``until`` ends the
     read at the first event it accepts (an MCP stream that stays open after the response the
     read waited for), as the window's bounds do; ``opened`` is set once the response head is in
-    (or the request failed), for an exchange that must be open before another starts.
+    (or the request failed), for an exchange that must be open before another starts; setting
+    ``stop`` ends the read (a stream read only while other exchanges run).
     """
     transport = Http1Transport(client) if isinstance(client, aiohttp.ClientSession) else client
     start = time.monotonic()
@@ -162,11 +164,26 @@ async def capture(
         if not read_body or (method == "HEAD" and cap.http_version != "2"):
             cap.end = "no-body"
         else:
-            await _read_body(answer, cap, window, start, deadline, until)
+            await _read_body(answer, cap, window, start, deadline, until, stop)
     finally:
         answer.close()
     cap.duration = time.monotonic() - start
     return cap
+
+
+async def _next_read(answer: Answer, timeout: float, stop: asyncio.Event | None) -> bytes:
+    """The answer's next bytes; ``TimeoutError`` when ``timeout`` passes or ``stop`` is set."""
+    if stop is None:
+        return await asyncio.wait_for(answer.read(), timeout=timeout)
+    if stop.is_set():
+        raise TimeoutError
+    read, stopped = asyncio.ensure_future(answer.read()), asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({read, stopped}, timeout=timeout, return_when="FIRST_COMPLETED")
+    stopped.cancel()
+    if read in done:
+        return read.result()
+    read.cancel()
+    raise TimeoutError
 
 
 def _timed(t: float, events: list[Event], parser: Parser) -> list[TimedEvent]:
@@ -180,6 +197,7 @@ async def _read_body(
     start: float,
     deadline: float,
     until: Callable[[TimedEvent], bool] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
     parser = Parser(validate=True)
     inflate = _decompressor(cap.content_encoding)
@@ -196,7 +214,7 @@ async def _read_body(
                 cap.end = "window"
                 break
             try:
-                data = await asyncio.wait_for(answer.read(), timeout=remaining)
+                data = await _next_read(answer, remaining, stop)
             except TimeoutError:
                 cap.end = "window"
                 break

@@ -5,7 +5,8 @@
 an in-memory event store of each session's own, with priming events that carry ``retry: 100``.
 ``/mcp?fault=NAME`` is the same endpoint broken on purpose, one MCP rule per fault
 (:data:`MCP_FAULTS`, also ``GET /faults/mcp``). ``/mcp-legacy/sse`` is the 2024-11-05 HTTP+SSE
-transport. Modules: ``server`` (the SDK server, its tools, the session manager), ``event_store``,
+transport, and ``?fault=NAME`` there picks one of the faults the catalogue serves on it.
+Modules: ``server`` (the SDK server, its tools, the session manager), ``event_store``,
 ``wire`` (ASGI rewrites), ``faults`` (the catalogue), ``service`` (routes and lifespan).
 """
 

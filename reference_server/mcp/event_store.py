@@ -8,9 +8,9 @@ stream answers, or ``_GET_stream`` for the standalone GET stream: ids a client c
 sessions have the same ones. A store that serves several sessions therefore mixes them up; the
 clean ``/mcp`` gives each session a store of its own (``server.SessionStoreManager``).
 
-:class:`MemoryEventStore` is the clean store. The two subclasses each override one hook to break
-one rule; the third store fault (``replay_across_sessions``) is the clean store shared by every
-session, the SDK's own wiring, and needs no class.
+:class:`MemoryEventStore` is the clean store. The three subclasses each override one hook to
+break one rule; the fourth store fault (``replay_across_sessions``) is the clean store shared by
+every session, the SDK's own wiring, and needs no class.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.types import JSONRPCMessage
 
-__all__ = ["MemoryEventStore", "PerStreamIds", "ReplaysAllStreams"]
+__all__ = ["MemoryEventStore", "PerStreamIds", "ReplaysAllStreams", "SkipsFirstReplayed"]
 
 #: Events a store keeps (the oldest go first): a session's recent history, bounded.
 KEPT = 1000
@@ -107,3 +107,21 @@ class ReplaysAllStreams(MemoryEventStore):
 
     def _replays(self, event: _Event, stream_id: StreamId) -> bool:
         return True
+
+
+class SkipsFirstReplayed(MemoryEventStore):
+    """``resume_skips_one``: a resume leaves out the first message after the id it resumes
+    from, and replays the rest (breaks M-09)."""
+
+    async def replay_events_after(
+        self, last_event_id: EventId, send_callback: EventCallback
+    ) -> StreamId | None:
+        skipped = False
+
+        async def send_after_the_first(event: EventMessage) -> None:
+            nonlocal skipped
+            if skipped:
+                await send_callback(event)
+            skipped = True
+
+        return await super().replay_events_after(last_event_id, send_after_the_first)

@@ -10,24 +10,35 @@ A fault is a :class:`Wiring`, the clean one with one piece changed, at one of th
 ``wire``      an ASGI stage rewrites what the transport says (``wire``)
 
 :data:`MCP_FAULTS` is the single source for ``GET /faults/mcp``, for the endpoint that serves
-each fault (``service``) and for the tests that prove each one on the wire.
+each fault (``service``) and for the tests that prove each one on the wire. A fault is served on
+``/mcp`` (Streamable HTTP), or, its ``transport`` ``legacy``, on ``/mcp-legacy/sse`` (the
+2024-11-05 HTTP+SSE stream, where only its wire stage applies).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mcp.server.streamable_http import EventStore
+from starlette.types import ASGIApp
 
 from harness.outcome import Level
 from harness.rules import rule
 from reference_server.mcp import wire
-from reference_server.mcp.event_store import MemoryEventStore, PerStreamIds, ReplaysAllStreams
+from reference_server.mcp.event_store import (
+    MemoryEventStore,
+    PerStreamIds,
+    ReplaysAllStreams,
+    SkipsFirstReplayed,
+)
 from reference_server.mcp.server import RETRY_MS, ProgressSender, also_standalone, request_scoped
 
-__all__ = ["CLEAN", "MCP_FAULTS", "McpFault", "Wiring", "mcp_fault_catalogue"]
+__all__ = ["CLEAN", "MCP_FAULTS", "McpFault", "Transport", "Wiring", "mcp_fault_catalogue"]
+
+#: Where a fault is served: ``/mcp`` or the legacy ``/mcp-legacy/sse``.
+Transport = Literal["streamable", "legacy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,10 @@ class Wiring:
     retry_ms: int | None = RETRY_MS
     progress: ProgressSender = request_scoped
     wire: wire.Stage | None = None
+
+    def around(self, app: ASGIApp) -> ASGIApp:
+        """``app`` behind this wiring's wire stage, if it has one."""
+        return self.wire(app) if self.wire is not None else app
 
     @property
     def layers(self) -> list[str]:
@@ -64,6 +79,7 @@ class McpFault:
     rule: str
     description: str
     wiring: Wiring
+    transport: Transport = "streamable"
 
     @property
     def level(self) -> Level:
@@ -76,6 +92,7 @@ class McpFault:
             "rule": self.rule,
             "level": self.level.value,
             "layers": self.wiring.layers,
+            "transport": self.transport,
             "description": self.description,
         }
 
@@ -134,6 +151,82 @@ _ALL = (
         "M-13",
         "the session id is issued with a space in it (and accepted back)",
         Wiring(wire=wire.spaced_session_id),
+    ),
+    McpFault(
+        "post_text_plain",
+        "M-01",
+        "every answer to a POST is labelled Content-Type text/plain instead of application/json "
+        "or text/event-stream, its body unchanged",
+        Wiring(wire=wire.text_plain_answers),
+    ),
+    McpFault(
+        "notification_body",
+        "M-02",
+        'a POST carrying only a notification is answered 200 with a JSON body {"accepted":true} '
+        "instead of 202 and no body",
+        Wiring(wire=wire.body_on_accepted),
+    ),
+    McpFault(
+        "get_404",
+        "M-03",
+        "a GET without Last-Event-ID (the session's own stream) is answered 404; resumes are "
+        "served",
+        Wiring(wire=wire.get_not_found),
+    ),
+    McpFault(
+        "split_message",
+        "M-05",
+        "the first progress notification of each session is cut in half over two events, so "
+        "neither event's data is one JSON-RPC message",
+        Wiring(wire=wire.split_progress),
+    ),
+    McpFault(
+        "resume_skips_one",
+        "M-09",
+        "a resume (GET with Last-Event-ID) leaves out the first message after that id",
+        Wiring(store=SkipsFirstReplayed),
+    ),
+    McpFault(
+        "session_optional",
+        "M-14",
+        "a request without Mcp-Session-Id (other than initialize) is served in the session the "
+        "latest initialize opened, instead of refused with 400",
+        Wiring(wire=wire.latest_session),
+    ),
+    McpFault(
+        "delete_ignored",
+        "M-15",
+        "DELETE is answered 200 but ends nothing: the session's id is still served",
+        Wiring(wire=wire.ignore_delete),
+    ),
+    McpFault(
+        "version_unchecked",
+        "M-16",
+        "an MCP-Protocol-Version naming no revision the server speaks is dropped before the SDK "
+        "sees it, so the request is served (as 2025-03-26) instead of refused with 400",
+        Wiring(wire=wire.drop_unknown_version),
+    ),
+    McpFault(
+        "origin_unchecked",
+        "M-17",
+        "the Origin header is dropped before the SDK's check, so a foreign Origin is served "
+        "instead of refused with 403",
+        Wiring(wire=wire.drop_origin),
+    ),
+    McpFault(
+        "legacy_no_endpoint",
+        "M-18",
+        "on the legacy HTTP+SSE stream (/mcp-legacy/sse?fault=legacy_no_endpoint) the first "
+        "event is named hello, not endpoint, its data (the POST URI) unchanged",
+        Wiring(wire=wire.rename_endpoint),
+        transport="legacy",
+    ),
+    McpFault(
+        "stateless_get_stream",
+        "M-20",
+        "a GET of the stateless revision (MCP-Protocol-Version 2026-07-28) is answered 200 with "
+        "an event stream (a comment, then the end) instead of 405",
+        Wiring(wire=wire.stateless_get_stream),
     ),
 )
 

@@ -23,6 +23,7 @@ request 2 also receives every other session's request 2 (see ``event_store``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -74,6 +75,9 @@ SECURITY = TransportSecuritySettings(
         for port in ("", ":*")
     ],
 )
+# The SDK logs every refused Origin as a warning; the MCP profile sends one on purpose (M-17),
+# and an embedded server's log lands in the user's terminal, mid-report. The 403 says it all.
+logging.getLogger("mcp.server.transport_security").setLevel(logging.ERROR)
 
 _NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}}
 TOOLS = [

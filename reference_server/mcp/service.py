@@ -8,6 +8,8 @@ routed by the SDK's manager itself, on the same URL.
 
 Legacy HTTP+SSE (2024-11-05, the SDK's ``SseServerTransport``): ``GET /mcp-legacy/sse`` is the
 stream, whose first event (``endpoint``) names the POST URL under ``/mcp-legacy/messages/``.
+``?fault=NAME`` picks a legacy fault there (its wire stage around the stream); the POSTs go to
+the one message endpoint, whichever stream named it.
 """
 
 from __future__ import annotations
@@ -51,8 +53,7 @@ class _Endpoint:
 
     def __init__(self, wiring: Wiring) -> None:
         self.manager = _manager(wiring)
-        app = wire.drop_connection_header(self.manager.handle_request)
-        self.app = wiring.wire(app) if wiring.wire is not None else app
+        self.app = wiring.around(wire.drop_connection_header(self.manager.handle_request))
 
 
 class McpService:
@@ -60,17 +61,29 @@ class McpService:
 
     def __init__(self) -> None:
         self._clean = _Endpoint(CLEAN)
-        self._faults = {name: _Endpoint(fault.wiring) for name, fault in MCP_FAULTS.items()}
+        self._faults = {
+            name: _Endpoint(fault.wiring)
+            for name, fault in MCP_FAULTS.items()
+            if fault.transport == "streamable"
+        }
         legacy = _LegacyStream()
+        stream = wire.drop_connection_header(legacy)
+        legacy_faults = {
+            name: fault.wiring.around(stream)
+            for name, fault in MCP_FAULTS.items()
+            if fault.transport == "legacy"
+        }
         catalogue = APIRouter(tags=["faults"])
         catalogue.add_api_route("/faults/mcp", _catalogue, methods=["GET"])
         self.routes: list[BaseRoute] = [
-            # Route, not Mount: exactly /mcp, with no redirect to /mcp/. A Route takes an
-            # object with __call__ as an ASGI app (a function or method as a request handler).
-            Route(MCP_PATH, endpoint=_Asgi(self._serve)),
+            # Route, not Mount: exactly /mcp, with no redirect to /mcp/.
             Route(
-                LEGACY_STREAM, endpoint=_Asgi(wire.drop_connection_header(legacy)), methods=["GET"]
+                MCP_PATH,
+                endpoint=_ByFault(
+                    self._clean.app, {name: e.app for name, e in self._faults.items()}
+                ),
             ),
+            Route(LEGACY_STREAM, endpoint=_ByFault(stream, legacy_faults), methods=["GET"]),
             Mount(LEGACY_MESSAGES.rstrip("/"), app=legacy.transport.handle_post_message),
             *catalogue.routes,
         ]
@@ -83,24 +96,24 @@ class McpService:
                 await stack.enter_async_context(endpoint.manager.run())
             yield
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        names = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("fault", [""])
-        endpoint = self._faults.get(names[0]) if names[0] else self._clean
-        if endpoint is None:
-            detail = {"msg": f"unknown MCP fault {names[0]!r}", "valid": list(MCP_FAULTS)}
-            await JSONResponse({"detail": detail}, status_code=422)(scope, receive, send)
-            return
-        await endpoint.app(scope, receive, send)
 
+class _ByFault:
+    """One route's app: the clean one, or the fault ``?fault=NAME`` picks (422 for a name the
+    route does not serve). An object with ``__call__``, which a ``Route`` takes as an ASGI app
+    (a function or method as a request handler)."""
 
-class _Asgi:
-    """An ASGI callable that a ``Route`` takes as an app, not as a request handler."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
+    def __init__(self, clean: ASGIApp, faults: dict[str, ASGIApp]) -> None:
+        self._clean = clean
+        self._faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        names = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("fault", [""])
+        app = self._faults.get(names[0]) if names[0] else self._clean
+        if app is None:
+            detail = {"msg": f"unknown MCP fault {names[0]!r}", "valid": list(self._faults)}
+            await JSONResponse({"detail": detail}, status_code=422)(scope, receive, send)
+            return
+        await app(scope, receive, send)
 
 
 class _LegacyStream:
@@ -123,5 +136,6 @@ class _LegacyStream:
 
 async def _catalogue() -> list[dict[str, Any]]:
     """Every MCP fault: ``name``, ``rule`` (an ``M-*`` id), ``level``, ``layers``,
-    ``description``. Select one with ``?fault=NAME`` on ``/mcp``."""
+    ``transport``, ``description``. Select one with ``?fault=NAME`` on ``/mcp`` (transport
+    ``streamable``) or on ``/mcp-legacy/sse`` (transport ``legacy``)."""
     return mcp_fault_catalogue()

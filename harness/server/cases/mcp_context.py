@@ -289,19 +289,23 @@ class McpContext(Context):
         async def make() -> Concurrent:
             session, tool = await self.own_session(), await self.progress_tool()
             assert tool is not None
-            opened = asyncio.Event()
+            opened, done = asyncio.Event(), asyncio.Event()
             bound = min(self.window.max_seconds, 5.0)
             get = asyncio.ensure_future(
                 self.client.get(
                     session,
                     window=replace(self.window, max_seconds=bound),
                     opened=opened,
+                    stop=done,
                 )
             )
             await opened.wait()
             calls = await asyncio.gather(
                 self.client.call(session, tool), self.client.call(session, tool)
             )
+            # The GET stream is read while the calls run: what the server sends there about
+            # them goes out before their responses.
+            done.set()
             return Concurrent(await get, tuple(calls))
 
         return await self._once("mcp:concurrent", make)
