@@ -140,3 +140,14 @@ def test_pytest_runs_the_shipped_conformance_suite(
     assert done.returncode == 0, done.stdout[-3000:]
     junit = (elsewhere / "junit.xml").read_text()
     assert "server.framing.1" in junit and 'failures="0"' in junit
+
+
+def test_check_the_embedded_mcp_endpoint(run_installed: RunInstalled, elsewhere: Path) -> None:
+    """The wheel carries the reference server's /mcp (reference_server.mcp) and the profile."""
+    done = run_installed(
+        elsewhere, "sse-harness", "check", "--profile", "mcp", "--cases", "server.mcp",
+        "--report-dir", "mcp", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads((elsewhere / "mcp" / "conformance.json").read_text())
+    assert report["target"]["profile"] == "mcp" and report["summary"]["OK"] >= 15
