@@ -4,7 +4,8 @@ Expected events are written by hand from SPEC.md (the spec's verdict, reviewed r
 test feeds every case's bytes to :class:`harness.stream.Parser` and requires the same events, so
 the catalog and the parser check each other. Ids are stable: a changed case gets a new id.
 Scripts are written with :mod:`.script` (chunks after the first arrive :data:`~.script.GAP`
-seconds apart); the ``client.llm.*`` group lives in :mod:`.llm_cases`.
+seconds apart); the ``client.llm.*`` group lives in :mod:`.llm_cases`, the ``client.mcp.*`` group
+in :mod:`.mcp_cases`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.clients.llm_cases import LLM
+from harness.clients.mcp_cases import MCP
 from harness.clients.model import ClientCase, End, Expect, Piece, Response
 from harness.clients.model import HeaderExpect as Header
 from harness.clients.script import Part, ev, redirect, refused, stream
@@ -905,6 +907,7 @@ CASES: tuple[ClientCase, ...] = (
     *CONTENT_TYPES,
     *TIMING,
     *LLM,
+    *MCP,
 )
 
 

@@ -7,9 +7,10 @@ hung or raised is graded on what it did, like any other client.
 
 An SDK column on a ``client.llm.*`` case of its own API is graded on what its user's code got
 instead (:class:`~harness.clients.model.SdkExpect`): the text deltas, and an exception only
-where the case scripts an error event. A column that cannot be graded on a case at all (no open
-notification to time, or a decoder on a case about connections) gets UNIMPLEMENTED from
-:func:`ungradable` before the cell is run.
+where the case scripts an error event; an MCP column on a ``client.mcp.*`` case on what its
+tools/call handed the user and the requests it made (:mod:`.mcp_grader`). A column that cannot
+be graded on a case at all (no open notification to time, or a decoder on a case about
+connections) gets UNIMPLEMENTED from :func:`ungradable` before the cell is run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.clients.adapters import ClientSpec
+from harness.clients.mcp_grader import grade_mcp, mcp_expected_json
 from harness.clients.model import ClientCase, HeaderExpect, SdkExpect
 from harness.clients.observation import Observation
 from harness.outcome import Outcome, escape_bytes, escape_text, grade
@@ -42,7 +44,10 @@ class CellGrade:
 
 
 def ungradable(case: ClientCase, spec: ClientSpec) -> CellGrade | None:
-    """UNIMPLEMENTED, with the reason, when ``spec`` lacks what ``case`` grades; else None."""
+    """UNIMPLEMENTED, with the reason, when ``spec`` lacks what ``case`` grades; else None. An
+    SDK's own call on a case of its API is always graded."""
+    if spec.speaks(case):
+        return None
     if spec.decoder_only and case.needs_connection:
         why = (
             f"{spec.name} is graded as a decoder of a response body it is handed; this case is"
@@ -62,6 +67,9 @@ def grade_cell(case: ClientCase, obs: Observation, spec: ClientSpec) -> CellGrad
     not_graded = ungradable(case, spec)
     if not_graded is not None:
         return not_graded
+    if case.mcp is not None and spec.speaks(case):
+        outcome, notes, rule = grade_mcp(case, case.mcp, obs)
+        return CellGrade(outcome, notes, rule)
     if case.sdk is not None and spec.speaks(case):
         problems = list(_sdk(case.sdk, obs))
         return CellGrade(grade(case.level, not problems), tuple(problems))
@@ -324,7 +332,9 @@ def _facts(obs: Observation) -> Iterator[str]:
 
 def expected_json(case: ClientCase, sdk: bool = False) -> dict[str, Any]:
     """The ``expected`` part of a report result: the checked fields of the expectation, or with
-    ``sdk`` what an SDK's streaming call must hand its user."""
+    ``sdk`` what an SDK's streaming call (or an MCP SDK's tools/call) must hand its user."""
+    if sdk and case.mcp is not None:
+        return mcp_expected_json(case.mcp)
     if sdk and case.sdk is not None:
         return {"api": case.sdk.api, "deltas": list(case.sdk.deltas), "raises": case.sdk.raises}
     expect = case.expect

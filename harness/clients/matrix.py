@@ -7,8 +7,8 @@ columns run concurrently against one fuzzing server. A cell ends at the first of
 * the script has been served and nothing happened for :data:`QUIET_S` (no request, no write, no
   record), or for :data:`PATIENT_S` while events the case expects have not come yet (a client
   slowed down by a busy machine is not failed for it), unless the case counts requests and must
-  watch for a late reconnect, or the cell runs an SDK's streaming call, which must return by
-  itself;
+  watch for a late reconnect, or the cell runs an SDK's streaming call (or an MCP SDK's
+  tools/call, answered by the server's MCP endpoint), which must return by itself;
 * the case's bound.
 
 A cell a column cannot be graded on (:func:`~harness.clients.grader.ungradable`) is not run.
@@ -286,7 +286,7 @@ async def _cell(
     """Run one case on one client (through its SDK call with ``sdk``) and collect the evidence;
     see the module docstring for when the cell ends."""
     wake = asyncio.Event()
-    cell = server.open_cell(case)
+    cell = server.open_cell(case, mcp=sdk and case.mcp is not None)
     cell.wake = runner.wake = wake
     while not runner.records.empty():  # anything left over from an earlier, killed run
         runner.records.get_nowait()

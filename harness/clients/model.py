@@ -13,6 +13,9 @@ empty stream held open (:data:`IDLE`), so a client that reconnects more than it 
 A ``client.llm.*`` case also carries an :class:`SdkExpect`: what the user's code receives when
 an LLM SDK's own streaming call reads the same bytes (the text deltas, and the API error the SDK
 raises for an error event). An SDK column is graded on that; every other column on the events.
+A ``client.mcp.*`` case carries an :class:`McpExpect` the same way: what an MCP SDK's user gets
+from a tools/call whose response stream (and its resumes) are the case's bytes, and what the SDK
+must ask of the server to get it (:mod:`.mcp_cases`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ __all__ = [
     "End",
     "Expect",
     "HeaderExpect",
+    "McpExpect",
+    "McpProgress",
     "Piece",
     "Response",
     "SdkExpect",
@@ -48,9 +53,10 @@ error, also reconnected)."""
 
 STREAM_HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", "text/event-stream"),)
 
-Api = Literal["openai", "anthropic"]
-"""The LLM streaming APIs whose shapes the ``client.llm.*`` cases carry: OpenAI chat completions
-and Anthropic messages."""
+Api = Literal["openai", "anthropic", "mcp"]
+"""The APIs an SDK column speaks: the LLM streaming APIs whose shapes the ``client.llm.*`` cases
+carry (OpenAI chat completions, Anthropic messages), and MCP's Streamable HTTP transport, whose
+tools/call the ``client.mcp.*`` cases answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +148,40 @@ class SdkExpect:
 
 
 @dataclass(frozen=True, slots=True)
+class McpProgress:
+    """One progress notification as the user's progress callback receives it."""
+
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class McpExpect:
+    """What an MCP SDK's user gets from a tools/call answered with a case's bytes, and what the
+    SDK must send to get it. ``responses[0]`` is the tools/call's response stream and
+    ``responses[k]`` the answer to its k-th resume (a GET after that stream ended).
+
+    * ``progress``: exactly these notifications reach the progress callback, in order.
+    * ``result``: the call returns a result whose text content is this; None, the call must fail
+      (raise) by itself, since no response can come.
+    * ``resumes``: the Last-Event-ID each resume GET carries, in order, and no resume beyond.
+    * ``retry``: the reconnection time the stream sets (seconds): each resume comes that long
+      after the stream it resumes ended, within the MCP conformance suite's tolerance.
+    * ``answers``: ids of requests the server sends on the stream, which the client answers.
+    * ``result_within``: the result reaches the user's code within this many seconds of the
+      chunk that completes it (the stream stays open after it).
+    """
+
+    progress: tuple[McpProgress, ...]
+    result: str | None
+    resumes: tuple[str, ...] = ()
+    retry: float | None = None
+    answers: tuple[str, ...] = ()
+    result_within: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ClientCase:
     """One client case: a stable id, the SPEC rules it checks, the script and the verdict.
 
@@ -160,6 +200,7 @@ class ClientCase:
     informational: bool = False
     bound: float = 3.0
     sdk: SdkExpect | None = None
+    mcp: McpExpect | None = None
 
     def response(self, index: int) -> Response:
         return self.responses[index] if index < len(self.responses) else IDLE

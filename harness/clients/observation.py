@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,28 @@ class Observation:
         """The client was still running when the case's bound stopped it."""
         return self.ended == "bound"
 
+    def _mcp_json(self, rel: Callable[[float], float]) -> dict[str, Any]:
+        """An MCP SDK's records: what its progress callback got, and the call's result."""
+        progress = self.kinds("progress")
+        results = self.kinds("result")
+        if not progress and not results:
+            return {}
+        return {
+            "progress": [
+                {
+                    "t": rel(float(r["t"])),
+                    "progress": r.get("progress"),
+                    "total": r.get("total"),
+                    "message": r.get("message"),
+                }
+                for r in progress
+            ],
+            "results": [
+                {"t": rel(float(r["t"])), "text": r.get("text"), "is_error": r.get("is_error")}
+                for r in results
+            ],
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The ``observed`` part of a report result; times relative to the cell's start."""
 
@@ -80,6 +103,7 @@ class Observation:
             "deltas": [
                 {"t": rel(float(r["t"])), "text": r.get("text")} for r in self.kinds("delta")
             ],
+            **self._mcp_json(rel),
             "open": [rel(float(r["t"])) for r in self.kinds("open")],
             "errors": [
                 {"t": rel(float(r["t"])), "message": r.get("message"), "closed": r.get("closed")}
@@ -95,6 +119,8 @@ class Observation:
                     "method": q.method,
                     "path": q.path,
                     "headers": {k: escape_bytes(v) for k, v in q.headers},
+                    **({} if q.role is None else {"role": q.role}),
+                    **({"body": escape_bytes(q.body, 400)} if q.body else {}),
                 }
                 for q in self.requests
             ],

@@ -8,7 +8,8 @@ Commands, one JSON object per line, to the runner:
 * ``{"op": "run", "run": n, "url": str, "types": [str], "sdk": bool}``: start the client on
   ``url``; ``types`` are the event types to listen for (EventSource APIs only deliver a named
   type to a listener); with ``sdk`` an LLM SDK makes its streaming call with ``url`` as its base
-  URL instead of decoding events.
+  URL instead of decoding events, and an MCP SDK connects to ``url`` as its MCP endpoint and
+  calls its one tool with a progress callback.
 * ``{"op": "stop", "run": n}``: stop run ``n`` now (ignored when it is not the current run).
 
 Records from the runner, each carrying ``run`` and ``t`` (wall-clock seconds, ``time.time()``:
@@ -22,6 +23,9 @@ the one clock a browser, Node and Python share on a host):
 * ``error {message, closed}``: the client signalled an error; ``closed`` says whether it gave up
   (True), is reconnecting (False) or did not say (None);
 * ``delta {text}``: one text delta an LLM SDK's streaming call handed the user's code;
+* ``progress {progress, total, message}``: one progress notification an MCP SDK handed the
+  user's progress callback; ``result {text, is_error}``: the tool's result it returned (the text
+  of its text content);
 * ``exception {type, message}``: the client raised to its caller;
 * ``end {how}``: the run is over, always last and exactly once per run: ``returned`` (the client
   finished by itself), ``raised``, ``closed`` (it closed itself after an error), ``stopped`` (by

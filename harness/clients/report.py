@@ -3,8 +3,9 @@
 The JSON shape is a contract (DESIGN.md "Report shapes"): ``schema_version``, ``clients`` (name,
 version), ``cases`` (id, rules, title), ``results`` (client, case, outcome, expected, observed);
 it adds a summary per client, each case's wire script and expectations (the events, and for an
-LLM case what an SDK's user must get), and each result's notes and ``rule`` (the rule its
-outcome is pinned on). A Node client's version names the Node it ran on.
+LLM or MCP case what an SDK's user must get), and each result's notes and ``rule`` (the rule its
+outcome is pinned on). A Node client's version names the Node it ran on; an MCP SDK's, the SSE
+decoder inside it. In an MCP cell each request also has its ``role`` and a POST its ``body``.
 
 Each client also says where its code came from: ``source`` (:data:`~harness.clients.matrix.Source`:
 ``lock``, ``latest``, ``environment`` or ``system``) and ``pinned`` (``source == "lock"``: a lock
@@ -74,7 +75,9 @@ def to_json(result: MatrixResult) -> dict[str, Any]:
                 "bound_s": case.bound,
                 "script": _script(case),
                 "expected": expected_json(case),
-                "sdk_expected": None if case.sdk is None else expected_json(case, sdk=True),
+                "sdk_expected": (
+                    None if case.sdk is None and case.mcp is None else expected_json(case, sdk=True)
+                ),
             }
             for case in result.cases
         ],

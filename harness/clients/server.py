@@ -8,7 +8,10 @@ terminating chunk. It listens on 127.0.0.1 only.
 Each run of a case by a client is a *cell* with its own path prefix ``/c/<token>/case/<id>``, so
 clients can run side by side. A cell records every request (time, method, path, raw headers) and,
 per response, when the headers and each chunk went out and when the body ended: the grader's
-evidence for request headers, reconnect delays and dispatch latency.
+evidence for request headers, reconnect delays and dispatch latency. A cell an MCP SDK runs
+(:meth:`FuzzServer.open_cell` with ``mcp``) is answered by its MCP endpoint
+(:class:`~harness.clients.mcp_endpoint.Session`) instead of by request order: the handshake, then
+the case's bytes for the tools/call and its resumes.
 
 The same server hosts the control channel for browser clients (:mod:`.launchers`): the runner
 page at ``/page/<column>``, commands by long poll at ``/ctl/<column>/next``, observations posted
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 
+from harness.clients.mcp_endpoint import Role, Session, session_id
 from harness.clients.model import CASE_PATH, ClientCase, Response
 
 __all__ = ["Cell", "FuzzServer", "SeenRequest", "Served"]
@@ -42,12 +46,15 @@ ControlHandler = Callable[[str, str, bytes], Awaitable[tuple[int, bytes]]]
 @dataclass(slots=True)
 class SeenRequest:
     """One request as it reached the server; ``t`` is wall-clock time (``time.time()``), the only
-    clock a browser, Node and this process share."""
+    clock a browser, Node and this process share. ``body`` is what a POST carried; ``role``
+    what the request was to an MCP cell (:data:`~harness.clients.mcp_endpoint.Role`)."""
 
     t: float
     method: str
     path: str
     headers: list[tuple[str, bytes]]
+    body: bytes = b""
+    role: Role | None = None
 
     def header(self, name: str) -> bytes | None:
         lowered = name.lower()
@@ -69,10 +76,12 @@ class Served:
 class Cell:
     """One client running one case: the script it is served and the evidence it leaves."""
 
-    def __init__(self, token: str, case: ClientCase) -> None:
+    def __init__(self, token: str, case: ClientCase, mcp: bool = False) -> None:
         self.token = token
         self.case = case
         self.path = f"/c/{token}/case/{case.id}"
+        #: The MCP endpoint answering this cell, when an MCP SDK runs it.
+        self.mcp = Session(case, session_id(token)) if mcp else None
         self.requests: list[SeenRequest] = []
         self.served: list[Served] = []
         #: Wall-clock time of the last request or write, for the quiet rule of the runner.
@@ -131,8 +140,11 @@ class FuzzServer:
     def base(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def open_cell(self, case: ClientCase) -> Cell:
-        cell = Cell(str(next(self._tokens)), case)
+    def open_cell(self, case: ClientCase, mcp: bool = False) -> Cell:
+        """A new cell for ``case``; with ``mcp`` its MCP endpoint answers (an MCP case only)."""
+        if mcp and case.mcp is None:
+            raise ValueError(f"{case.id} is not an MCP case")
+        cell = Cell(str(next(self._tokens)), case, mcp)
         self._cells[cell.token] = cell
         return cell
 
@@ -170,7 +182,8 @@ class FuzzServer:
                 method, path, headers = _parse_head(head)
                 length = int(next((v for k, v in headers if k.lower() == "content-length"), b"0"))
                 body = await reader.readexactly(min(length, _MAX_BODY)) if length else b""
-                keep_alive = await self._route(writer, SeenRequest(t, method, path, headers), body)
+                request = SeenRequest(t, method, path, headers, body)
+                keep_alive = await self._route(writer, request)
         except (
             asyncio.IncompleteReadError,
             asyncio.LimitOverrunError,
@@ -188,7 +201,7 @@ class FuzzServer:
                 self._handlers.discard(task)
             writer.transport.abort()
 
-    async def _route(self, writer: asyncio.StreamWriter, request: SeenRequest, body: bytes) -> bool:
+    async def _route(self, writer: asyncio.StreamWriter, request: SeenRequest) -> bool:
         parts = request.path.split("?", 1)[0].split("/")
         if len(parts) >= 5 and parts[1] == "c" and parts[3] == "case":
             cell = self._cells.get(parts[2])
@@ -203,7 +216,7 @@ class FuzzServer:
             return True
         elif len(parts) == 4 and parts[1] == "ctl" and parts[2] in self._control:
             handler = self._control[parts[2]]
-            status, payload = await handler(parts[3], request.method, body)
+            status, payload = await handler(parts[3], request.method, request.body)
             await _send(writer, status, "application/json", payload)
             return True
         await _send(writer, 404, "text/plain", b"no such cell or page\n")
@@ -212,14 +225,15 @@ class FuzzServer:
     async def _serve_case(
         self, writer: asyncio.StreamWriter, cell: Cell, request: SeenRequest
     ) -> bool:
-        """Write response number ``len(requests)`` of the cell exactly as scripted.
+        """Write response number ``len(requests)`` of the cell exactly as scripted (in an MCP
+        cell, the one its endpoint picks for the request).
 
         Returns whether the connection may carry another request.
         """
         index = len(cell.requests)
         cell.requests.append(request)
         cell.touch()
-        response = cell.case.response(index)
+        response = cell.case.response(index) if cell.mcp is None else cell.mcp.answer(request)
         chunked = _chunked(response)
         writer.write(_head(response, cell.path, chunked))
         served = Served(response.status, time.time())

@@ -6,11 +6,13 @@ that hangs (a blocking read, a ``time.sleep`` before a reconnect) is ended by SI
 cell's end. Stopping a sync client from inside its own process would need its cooperation; this
 needs none, so every client is bounded the same way.
 
-An adapter module provides ``DIST`` (the distribution whose version is reported) and
+An adapter module provides ``DIST`` (the distribution whose version is reported; an optional
+``DETAIL`` is added to it in brackets, such as the SSE decoder inside an SDK) and
 ``run(url, types, emit)``, which drives the client until it ends by itself; an exception it
 raises is an observation (:mod:`harness.clients.protocol`). An LLM SDK's adapter also provides
 ``run_sdk(url, emit)``, the SDK's streaming call with ``url`` as its base URL, run for a
-command with ``sdk`` set. The library is imported inside
+command with ``sdk`` set (an MCP SDK's adapter: its tools/call on the MCP endpoint ``url``).
+The library is imported inside
 ``run`` or at module level; an ImportError at import time reports the client unavailable.
 
 Records go to stdout. Only one process writes at a time: the child while it runs, the worker
@@ -124,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         module = importlib.import_module(args[0])
         version = importlib.metadata.version(module.DIST)
+        detail = getattr(module, "DETAIL", None)
+        if detail:
+            version = f"{version} ({detail})"
     except (ImportError, importlib.metadata.PackageNotFoundError) as exc:
         _write(encode("unavailable", 0, reason=f"{type(exc).__name__}: {exc}"))
         return

@@ -77,6 +77,12 @@ def render_markdown(data: dict[str, Any]) -> str:
         " cases through its public streaming call and is graded on the text deltas its user's"
         " code receives, and on raising the API error an error event carries.",
         "",
+        "The MCP SDKs (mcp-python, mcp-typescript) run the `client.mcp.*` cases through their"
+        " public client (initialize, then a tool call with a progress callback against an MCP"
+        " endpoint that serves the case's bytes) and are graded on the progress and the result"
+        " their user's code receives, an exception on a legal stream being FAILED; on the other"
+        " cases they are graded as the decoder their SDK uses (its version names it).",
+        "",
         "Installed says where each client's code came from: pinned (the npm clients and"
         " `sseclient`, from locks shipped with sse-harness: exact versions and hashes), your"
         " environment (the Python peers, as installed) or the system browser.",

@@ -13,6 +13,13 @@ Two kinds of column are graded on less than a whole EventSource:
   so the cases about connections are UNIMPLEMENTED for it, not failed;
 * an *SDK* column (``sdk``) also runs the ``client.llm.*`` cases of its API through the SDK's
   public streaming call, and is graded on the text deltas the user's code receives.
+
+An *MCP* column (``sdk="mcp"``: the official Python and TypeScript MCP SDKs) is an SDK column
+whose own cases are the ``client.mcp.*`` ones, run through the SDK's Streamable HTTP client and a
+tools/call with a progress callback, graded on what the user's code receives and on the requests
+the SDK makes; everywhere else it is the decoder the SDK reads its streams with, used as the SDK
+uses it (httpx2's ``EventSource``, eventsource-parser 3's ``EventSourceParserStream``), which its
+version names.
 """
 
 from __future__ import annotations
@@ -57,8 +64,11 @@ class ClientSpec:
         return self.kind == "node" or (self.kind == "browser" and self.package is not None)
 
     def speaks(self, case: ClientCase) -> bool:
-        """The cell runs through the SDK's own streaming call (graded on deltas), not through
-        its event decoding (graded on events)."""
+        """The cell runs through the SDK's own streaming call (graded on deltas) or an MCP SDK's
+        tools/call (graded on what its user gets), not through its event decoding (graded on
+        events)."""
+        if self.sdk == "mcp":
+            return case.mcp is not None
         return self.sdk is not None and case.sdk is not None and case.sdk.api == self.sdk
 
 
@@ -146,6 +156,23 @@ CLIENTS: dict[str, ClientSpec] = {
         ),
         _node("undici", "eventsource-api.mjs", "undici"),
         _node("extended-eventsource", "eventsource-api.mjs", "extended-eventsource"),
+        ClientSpec(
+            "mcp-python",
+            "python",
+            _PY + "mcp_python",
+            "pip install -e . (the mcp SDK is a core dependency)",
+            reports_open=False,
+            decoder_only=True,
+            sdk="mcp",
+        ),
+        _node(
+            "mcp-typescript",
+            "mcp-typescript.mjs",
+            "@modelcontextprotocol/sdk",
+            reports_open=False,
+            decoder_only=True,
+            sdk="mcp",
+        ),
         ClientSpec("chromium", "browser", "chromium", "apt-get install chromium"),
         ClientSpec("firefox", "browser", "firefox-esr", "apt-get install firefox-esr"),
         ClientSpec(

@@ -2,7 +2,7 @@
 // protocol. A runner is started as `node SCRIPT PACKAGE`: PACKAGE is the npm package it drives,
 // whose version (and Node's) the hello reports. Each runner calls serve() with a
 // start(command, emit, end) function that starts its client and returns a function that stops
-// it.
+// it, and optionally { detail }, added to the version (the SSE decoder inside an SDK).
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -49,7 +49,7 @@ export function settle(promise, emit, end) {
   );
 }
 
-export function serve(start) {
+export function serve(start, { detail } = {}) {
   let current = null;
   const finish = (state, how) => {
     if (!state.ended) {
@@ -67,7 +67,8 @@ export function serve(start) {
   };
   process.on('uncaughtException', uncaught);
   process.on('unhandledRejection', uncaught);
-  const version = `${packageVersion(pkg)} (Node ${process.versions.node})`;
+  const extra = detail ? `; ${detail}` : '';
+  const version = `${packageVersion(pkg)} (Node ${process.versions.node}${extra})`;
   write({ kind: 'hello', run: 0, client: pkg, version });
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
