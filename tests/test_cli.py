@@ -219,7 +219,7 @@ def test_ctrl_c_writes_the_partial_report_and_exits_130(
     assert (tmp_path / "index.html").is_file() and (tmp_path / "junit.xml").is_file()
 
 
-@pytest.mark.parametrize("profile", ["stream", "llm", "broadcast", "reconnect"])
+@pytest.mark.parametrize("profile", ["stream", "llm", "broadcast", "reconnect", "mcp"])
 def test_locustfiles_options_lists_every_sse_option_with_its_help(profile: str) -> None:
     """Locust answers ``--help`` before it reads a locustfile; ``locustfiles --options`` is where
     a user finds the ``--sse-*`` options on the command line. In its own process: it imports

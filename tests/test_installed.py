@@ -108,7 +108,7 @@ def test_locust_with_a_shipped_locustfile(
     assert path.returncode == 0 and Path(path.stdout.strip()).is_file(), path.stderr
     listing = run_installed(elsewhere, "sse-harness", "locustfiles")
     assert [line.split()[0] for line in listing.stdout.splitlines()] == [
-        "stream", "llm", "broadcast", "reconnect",
+        "stream", "llm", "broadcast", "reconnect", "mcp",
     ]  # fmt: skip
     done = run_installed(
         elsewhere, "python", "-m", "locust", "-f", path.stdout.strip(), "--headless",

@@ -177,7 +177,10 @@ def test_options_no_stream_could_honour_stop_locust_before_it_runs(
 # -- the web UI --------------------------------------------------------------------------------
 
 #: Options a locustfile adds beyond the shared ones.
-_OWN_OPTIONS = {"broadcast": {"sse_publish_ms", "sse_publish_max"}}
+_OWN_OPTIONS = {
+    "broadcast": {"sse_publish_ms", "sse_publish_max"},
+    "mcp": {"sse_mcp_tool", "sse_mcp_drop_share", "sse_mcp_parallel", "sse_mcp_version"},
+}
 
 
 def _shared_options() -> dict[str, str]:

@@ -5,10 +5,12 @@
 Locust child process. The modules are layered so that only the Locust-facing ones import Locust
 (which monkeypatches the process for gevent when imported):
 
-- ``histogram``, ``integrity``, ``metrics``, ``stamps``, ``chat``, ``gate``, ``report``: pure
-  bookkeeping, verdicts and the ``load.json`` document, no I/O beyond writing it;
-- ``transport``, ``session``, ``emitter``, ``calibration``: gevent sockets, no Locust;
-- ``options``, ``user``, ``plugin``: Locust's options, the user class and the run's listeners;
+- ``histogram``, ``integrity``, ``metrics``, ``stamps``, ``chat``, ``mcp_figures``, ``gate``,
+  ``report``: pure bookkeeping, verdicts and the ``load.json`` document, no I/O beyond writing it;
+- ``transport``, ``session``, ``mcp_session``, ``emitter``, ``calibration``: gevent sockets, no
+  Locust;
+- ``options``, ``user``, ``mcp_user``, ``plugin``: Locust's options, the user classes and the
+  run's listeners;
 - ``run``: the child-process runner (standard library only at import).
 
 Importing this package loads only ``run``, so the asyncio parts of the project (the conformance

@@ -25,6 +25,12 @@ The TOML has a table ``[load]`` (``[tool.sse-harness.load]`` in pyproject.toml):
 ``error_rate``   most failed streams (error or truncated) over streams started, 0..1
 ``min_events``   fewest events the run must have measured (a run that saw nothing never passes)
 ``cpu_warning``  true: Locust's CPU-usage warning during the run is a breach
+``mcp_*``        the mcp profile's figures (``harness.load.mcp_figures``): the percentiles of
+    ``mcp_priming``, ``mcp_result``, ``mcp_resume_wait`` and ``mcp_replay`` as above, maxima
+    ``mcp_lost_per_1000_drops``, ``mcp_duplicated_per_1000_drops``, ``mcp_session_errors`` and
+    ``mcp_call_error_rate``, minima ``mcp_min_calls``, ``mcp_min_drops`` and
+    ``mcp_min_peak_sessions``; checked only in a report that has an ``mcp`` section, so the
+    shipped ones cost the other profiles nothing
 
 and table ``[baseline]``: ``percentile`` (p50, p90, p99 or max), ``warn_pct``, ``fail_pct``,
 ``min_delta_ms`` and ``metrics`` (the metrics compared; ``[]`` compares none).
@@ -43,7 +49,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from harness.load import chat, metrics
+from harness.load import chat, mcp_figures, metrics
 
 __all__ = [
     "GateCheck",
@@ -63,7 +69,7 @@ USER_FILE = "sse-harness.toml"
 #: What ``gate.thresholds.sources`` says of a value the user's file left as shipped.
 SHIPPED = "shipped defaults"
 
-_METRIC_NAMES = (*metrics.HISTOGRAMS, *chat.HISTOGRAMS)
+_METRIC_NAMES = (*metrics.HISTOGRAMS, *chat.HISTOGRAMS, *mcp_figures.HISTOGRAMS)
 _STATS = ("p50", "p90", "p99", "max")
 _PERCENTILE = re.compile(
     rf"^(?P<metric>{'|'.join(_METRIC_NAMES)})_(?P<stat>{'|'.join(_STATS)})_ms$"
@@ -75,12 +81,18 @@ _COUNTS = {
     "out_of_order_events": ("integrity", "out_of_order"),
     "truncated_streams": ("integrity", "truncated_streams"),
     "error_rate": ("streams", "error_rate"),
+    **{key: ("mcp", name) for key, name in mcp_figures.LIMITS.items()},
 }
+#: Count minima: threshold key -> (report section, key). Each is a least value.
+_MINIMA = {key: ("mcp", name) for key, name in mcp_figures.MINIMA.items()}
+#: The prefix of the keys that only a report with an ``mcp`` section is checked against.
+_MCP_PREFIX = "mcp_"
 #: ``[load]`` keys that are not upper limits.
 _LOAD_SWITCHES = ("min_events", "cpu_warning")
 _LOAD_KEYS = (
     *(f"{m}_{s}_ms" for m in _METRIC_NAMES for s in _STATS),
     *_COUNTS,
+    *_MINIMA,
     *_LOAD_SWITCHES,
 )
 _BASELINE_NUMBERS = ("warn_pct", "fail_pct", "min_delta_ms")
@@ -244,7 +256,7 @@ def _load_problem(key: str, value: Any) -> str | None:
         return f"{said}: must be a whole number >= 0 (or false to switch the check off)"
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         return f"{said}: must be a number >= 0 (or false to switch the check off)"
-    if key == "error_rate" and value > 1:
+    if key in ("error_rate", "mcp_call_error_rate") and value > 1:
         return f"{said}: a rate, between 0 and 1 (0.01 is 1% of streams)"
     return None
 
@@ -335,7 +347,7 @@ def _limit_value(report: dict[str, Any], key: str) -> float | None:
         summary = report["metrics"].get(f"{match['metric']}_ms") or {}
         value: float | None = summary.get(match["stat"])
         return value
-    section, name = _COUNTS[key]
+    section, name = _COUNTS.get(key) or _MINIMA[key]
     counted: float | None = report[section][name]
     return counted
 
@@ -360,12 +372,20 @@ def evaluate(
         text = f"min_events: {format_figure(events)} events measured, at least {least} required"
         check("min_events", events, least, events >= least, text)
     for key, limit in thresholds.limits.items():
+        if key.startswith(_MCP_PREFIX) and "mcp" not in report:
+            continue  # another profile's run: nothing of MCP to gate
         value, unit = _limit_value(report, key), _unit(key)
         if value is None:
             text = f"{key}: not measured in this run (limit {format_figure(limit, unit)})"
             finding = GateCheck(key, None, limit, text)
             verdict.warnings.append(finding)
             verdict.checks.append(finding)
+            continue
+        if key in _MINIMA:
+            text = (
+                f"{key}: {format_figure(value)} measured, at least {format_figure(limit)} required"
+            )
+            check(key, value, limit, value >= limit, text)
             continue
         text = f"{key}: {format_figure(value, unit)} measured, limit {format_figure(limit, unit)}"
         if key == "duplicated_events" and value > limit:

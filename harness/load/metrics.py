@@ -60,6 +60,11 @@ class Metrics:
         #: (the first this process saw; merged, the first absorbed).
         self.failures: Counter[str] = Counter()
         self.failure_examples: dict[str, str] = {}
+        #: Sessions (MCP) open right now in this process, the most it held at once, and how many
+        #: were open in each sampled second (summed over processes, as ``active_per_s``).
+        self.sessions = 0
+        self.peak_sessions_held = 0
+        self.sessions_per_s: Counter[int] = Counter()
 
     def histogram(self, name: str) -> Histogram:
         """The histogram ``name``, created empty on first use (profile-specific metrics)."""
@@ -76,6 +81,13 @@ class Metrics:
     def stream_closed(self) -> None:
         self.active -= 1
 
+    def session_opened(self) -> None:
+        self.sessions += 1
+        self.peak_sessions_held = max(self.peak_sessions_held, self.sessions)
+
+    def session_closed(self) -> None:
+        self.sessions -= 1
+
     def stream_failed(self, key: str, example: str) -> None:
         self.failures[key] += 1
         self.failure_examples.setdefault(key, example)
@@ -83,6 +95,8 @@ class Metrics:
     def sample(self, wall: float) -> None:
         """Note how many streams are open in the second ``wall`` falls in (called once a second)."""
         self.active_per_s[int(wall)] = self.active
+        if self.sessions or self.peak_sessions_held:
+            self.sessions_per_s[int(wall)] = self.sessions
 
     def drain(self) -> dict[str, Any]:
         """Everything recorded since the last drain, as msgpack-friendly data; then forget it."""
@@ -95,12 +109,15 @@ class Metrics:
             "active_per_s": {str(s): n for s, n in self.active_per_s.items()},
             "peak_streams": self.peak_streams,
             "failures": {key: [n, self.failure_examples[key]] for key, n in self.failures.items()},
+            "sessions_per_s": {str(s): n for s, n in self.sessions_per_s.items()},
+            "peak_sessions": self.peak_sessions_held,
         }
         for histogram in self.histograms.values():
             histogram.reset()
         self.counters = Counter(dict.fromkeys(COUNTERS, 0))
         self.events_per_s.clear()
         self.active_per_s.clear()
+        self.sessions_per_s.clear()
         self.failures.clear()
         self.failure_examples.clear()
         return delta
@@ -116,8 +133,15 @@ class Metrics:
         for key, (n, example) in delta["failures"].items():
             self.failures[key] += n
             self.failure_examples.setdefault(key, example)
+        self.sessions_per_s.update({int(s): n for s, n in delta.get("sessions_per_s", {}).items()})
+        self.peak_sessions_held = max(self.peak_sessions_held, delta.get("peak_sessions", 0))
 
     @property
     def peak(self) -> int:
         """Most streams open at once: the largest per-second sum, or one process's own peak."""
         return max(max(self.active_per_s.values(), default=0), self.peak_streams)
+
+    @property
+    def peak_sessions(self) -> int:
+        """Most sessions open at once: the largest per-second sum, or one process's own peak."""
+        return max(max(self.sessions_per_s.values(), default=0), self.peak_sessions_held)

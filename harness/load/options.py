@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from harness import mcp
 from harness.load.chat import chat_stamper
+from harness.load.mcp_figures import McpSettings
+from harness.load.mcp_session import McpSpec
 from harness.load.session import StreamSpec
 from harness.load.stamps import STAMPERS, StamperFactory
 from harness.redact import Redactor
@@ -43,6 +46,8 @@ __all__ = [
     "Defaults",
     "add_arguments",
     "check_options",
+    "mcp_settings",
+    "mcp_spec",
     "redactor",
     "stream_spec",
 ]
@@ -187,6 +192,40 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
         default=20.0,
         help="cadence of the calibration stream each process runs (0: none)",
     )
+    if defaults.profile == "mcp":
+        _mcp_arguments(option)
+
+
+def _mcp_arguments(option: Any) -> None:
+    """The mcp profile's own options (``harness.load.mcp_session.McpSpec``)."""
+    option(
+        "--sse-mcp-tool",
+        default="test_tool_with_progress",
+        metavar="NAME",
+        help="the tool each call calls: one that streams progress, then answers",
+    )
+    option(
+        "--sse-mcp-drop-share",
+        type=float,
+        default=0.1,
+        metavar="SHARE",
+        help="share of calls (0..1) whose stream the user drops after the first message,"
+        " then resumes by GET with Last-Event-ID after the stream's retry",
+    )
+    option(
+        "--sse-mcp-parallel",
+        type=int,
+        default=2,
+        metavar="N",
+        help="tools/call requests each session sends at once (its streams then share the"
+        " session's event store)",
+    )
+    option(
+        "--sse-mcp-version",
+        default=mcp.NEWEST_HANDSHAKE,
+        choices=list(mcp.HANDSHAKE_REVISIONS[1:]),
+        help="the MCP revision offered in initialize",
+    )
 
 
 def _shown(action: argparse.Action, *, secret: bool = False) -> None:
@@ -207,6 +246,8 @@ def check_options(host: str | None, options: argparse.Namespace) -> None:
     it), the URL is not checked."""
     try:
         stream_spec(host or "http://127.0.0.1", options)
+        if hasattr(options, "sse_mcp_tool"):
+            mcp_spec(host or "http://127.0.0.1", options)
     except (ValueError, argparse.ArgumentTypeError, OSError) as exc:
         raise ValueError(f"--sse-* options: {exc}") from exc
 
@@ -267,4 +308,26 @@ def stream_spec(host: str, options: argparse.Namespace) -> StreamSpec:
         stamps=_stamps(options.sse_stamps, options.sse_path),
         cafile=options.sse_cafile or None,
         insecure=options.sse_insecure,
+    )
+
+
+def mcp_spec(host: str, options: argparse.Namespace) -> McpSpec:
+    """What each MCP session does: the stream's endpoint, headers and bounds, and the
+    ``--sse-mcp-*`` options."""
+    return McpSpec(
+        stream=stream_spec(host, options),
+        tool=options.sse_mcp_tool,
+        drop_share=options.sse_mcp_drop_share,
+        parallel=options.sse_mcp_parallel,
+        version=options.sse_mcp_version,
+    )
+
+
+def mcp_settings(options: argparse.Namespace) -> McpSettings:
+    """The ``--sse-mcp-*`` options as load.json's ``mcp`` section records them."""
+    return McpSettings(
+        tool=options.sse_mcp_tool,
+        drop_share=options.sse_mcp_drop_share,
+        parallel=options.sse_mcp_parallel,
+        version=options.sse_mcp_version,
     )

@@ -338,6 +338,11 @@ class LoadRun:
         options, runner = self.options, self.runner
         final = getattr(runner, "final_user_classes_count", None) or {}
         started = self.started if self.started is not None else time.time()
+        mcp = None
+        if self.defaults.profile == "mcp":
+            from harness.load.options import mcp_settings
+
+            mcp = mcp_settings(options)
         return load_report(
             self.merged,
             target={
@@ -355,6 +360,7 @@ class LoadRun:
                 runner.cpu_warning_emitted or getattr(runner, "worker_cpu_warning_emitted", False)
             ),
             per_worker=self.per_worker,
+            mcp=mcp,
         )
 
     def _read_thresholds(self) -> Thresholds:

@@ -4,7 +4,9 @@ It follows the shape DESIGN.md fixes ("Report shapes"), plus keys tools may use:
 (how streams ended, error rate, and ``failures``: each failed stream counted once under a key of
 ``harness.load.session.FAILURES``, with its ``count`` and one ``example`` message), ``series``
 (per-second events and open streams), ``per_worker`` (each Locust worker's share),
-``cpu_warning``, ``broadcast`` (fan-out completeness, when a publisher ran), ``histograms`` (each
+``cpu_warning``, ``broadcast`` (fan-out completeness, when a publisher ran), ``mcp`` (the mcp
+profile's sessions, calls, drops, lost and duplicated messages and timings:
+``harness.load.mcp_figures``), ``histograms`` (each
 HDR histogram in HdrHistogram's standard compressed encoding, so later comparisons can be made
 from the JSON alone) and ``percentiles`` (each histogram's percentile curve, which the page
 plots: the renderer needs no histogram code). ``metrics`` holds ``tls_ms`` (TCP connect end to
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.load.mcp_figures import McpSettings, mcp_section
 from harness.load.metrics import IF_USED, Metrics
 from harness.report.pages import publish
 
@@ -38,10 +41,12 @@ def load_report(
     duration_s: float,
     cpu_warning: bool,
     per_worker: dict[str, Metrics] | None = None,
+    mcp: McpSettings | None = None,
 ) -> dict[str, Any]:
     """The ``load.json`` document of a run whose measurements are merged into ``metrics``.
 
     ``gate`` is filled in by the caller (``harness.load.gate.evaluate`` reads this very document).
+    ``mcp``: the mcp profile's settings; its run gets the ``mcp`` section.
     """
     counters = metrics.counters
     duration = max(duration_s, 1e-9)
@@ -64,6 +69,8 @@ def load_report(
             "delivered": counters["events"],
             "completeness": round(counters["events"] / due, 6) if due else None,
         }
+    if mcp is not None:
+        extra["mcp"] = mcp_section(metrics, mcp)
     first = min([*metrics.events_per_s, *metrics.active_per_s], default=int(started))
     last = max([*metrics.events_per_s, *metrics.active_per_s], default=first)
     return {

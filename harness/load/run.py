@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 __all__ = ["PROFILES", "LoadError", "LoadOptions", "LoadResult", "locustfile", "run_load"]
 
 #: The shipped locustfiles, by profile name (``harness/locustfiles/<name>.py``).
-PROFILES = ("stream", "llm", "broadcast", "reconnect")
+PROFILES = ("stream", "llm", "broadcast", "reconnect", "mcp")
 
 
 class LoadError(Exception):
