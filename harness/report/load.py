@@ -19,6 +19,7 @@ __all__ = ["load_verdict_line", "render_page"]
 #: The latency histograms plotted, by plot.
 _LATENCY_PLOT = ("latency", "lateness", "gap", "calibration")
 _START_PLOT = ("connect", "ttfe", "ttft")
+_MCP_PLOT = ("mcp_priming", "mcp_result", "mcp_resume_wait", "mcp_replay")
 
 
 def render_page(report: dict[str, Any], nav: list[tuple[str, str]], page: str) -> str:
@@ -27,6 +28,9 @@ def render_page(report: dict[str, Any], nav: list[tuple[str, str]], page: str) -
         "latency": _percentile_plot(report, _LATENCY_PLOT, "Delivery latency, lateness and gaps"),
         "start": _percentile_plot(report, _START_PLOT, "Connect, time to first event (or token)"),
         "series": _series_plot(report),
+        "mcp": _percentile_plot(
+            report, _MCP_PLOT, "MCP: to the priming event and the result; resume wait, replay"
+        ),
     }
     verdict = load_verdict_line(report)
     return render("load.html.j2", report=report, verdict=verdict, plots=plots, nav=nav, page=page)
@@ -61,9 +65,43 @@ def load_verdict_line(report: dict[str, Any]) -> str:
         _p99(report, "ttfe", "TTFE", "no stream got a first event"),
         _p99(report, "latency", "latency", "latency not measured (events carry no send stamp)"),
     ]
+    if "mcp" in report:
+        figures = _mcp_figures(report)
     breaches = [_breach(b) for b in gate["breaches"]]
     word = "PASS" if gate["passed"] else "BREACH"
     return f"load: {word}: {'; '.join(figures + breaches)} (gate: {_source(gate)})"
+
+
+def _mcp_figures(report: dict[str, Any]) -> list[str]:
+    """An mcp run's figures: ``3 sessions (peak 3), 172 calls, 17 drops, 0 lost, 0 duplicated
+    (0 and 0 per 1,000 drops), 0 failed; result p99 106 ms; priming p99 4.9 ms; resume wait p99
+    1.4 ms; replay p99 3.4 ms``; sessions that could not open and why calls failed, when any."""
+    mcp, streams = report["mcp"], report["streams"]
+    errors = mcp["session_errors"]
+    sessions = f"{_count(mcp['sessions_opened'], 'session')} (peak {mcp['peak_sessions']}"
+    sessions += f", {errors} could not open)" if errors else ")"
+    rates = [mcp["lost_per_1000_drops"], mcp["duplicated_per_1000_drops"]]
+    per_1000 = (
+        f" ({_number(rates[0])} and {_number(rates[1])} per 1,000 drops)"
+        if None not in rates
+        else ""
+    )
+    failed = mcp["failed_calls"] + errors
+    return [
+        f"mcp: {sessions}, {_count(mcp['calls'], 'call')}, {_count(mcp['drops'], 'drop')},"
+        f" {mcp['lost']} lost, {mcp['duplicated']} duplicated{per_1000},"
+        f" {failed} failed{_why(streams) if failed else ''}",
+        _mcp_p99(mcp, "result", "result", "no call answered"),
+        _mcp_p99(mcp, "priming", "priming", "no priming event"),
+        _mcp_p99(mcp, "resume_wait", "resume wait", "no resume"),
+        _mcp_p99(mcp, "replay", "replay", "nothing replayed"),
+    ]
+
+
+def _mcp_p99(mcp: dict[str, Any], name: str, label: str, absent: str) -> str:
+    summary = mcp.get(f"{name}_ms") or {}
+    value = summary.get("p99") if summary.get("count") else None
+    return absent if value is None else f"{label} p99 {_ms(value)} ms"
 
 
 #: How many failure keys (the commonest) the verdict line names; the page lists them all.
@@ -109,7 +147,7 @@ def _breach(breach: dict[str, Any]) -> str:
     """``error_rate 0.8 > 0.01``: a limit's key, what was measured and the limit; any other
     breach (min_events, the CPU warning, a baseline, unreadable thresholds) in its own words."""
     check, value, limit = breach["check"], breach.get("value"), breach.get("limit")
-    own_words = check in ("min_events", "cpu_warning") or check.startswith("baseline")
+    own_words = check in ("min_events", "cpu_warning") or check.startswith(("baseline", "mcp_min_"))
     if own_words or not isinstance(value, int | float) or not isinstance(limit, int | float):
         return str(breach["message"])
     return f"{check} {_number(value)} > {_number(limit)}"
