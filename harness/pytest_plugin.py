@@ -223,6 +223,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Bad ``SSE_HARNESS_*`` values, and a ``--sse-url`` request that cannot be built (a header
     file or variable missing), stop the session here, in one line, before any test runs."""
+    config.addinivalue_line(
+        "markers", "sse_cases: run the test once per server case of --sse-profile (case_id)"
+    )
     scenario_seed()
     scenario_examples()
     target = _given_target(config)
@@ -235,6 +238,18 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         token = config.getoption("--sse-contract-token")
         config.stash[_REDACTOR] = Redactor([token], names) if token or names else None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``sse_cases`` runs once per case of the profile the run speaks, wherever
+    it is collected (the shipped ``test_case``, imported into a user's own module, included)."""
+    if metafunc.definition.get_closest_marker("sse_cases") is None:
+        return
+    from harness.server.cases import load_catalog, select
+
+    load_catalog()
+    profile = metafunc.config.getoption("--sse-profile")
+    metafunc.parametrize("case_id", [case.id for case in select(None, profile)])
 
 
 def _given_target(config: pytest.Config) -> Target | None:

@@ -14,15 +14,6 @@ from typing import Any
 import pytest
 
 from harness.pytest_plugin import case_result, judge_case
-from harness.server.cases import load_catalog, select
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per case of the profile the run speaks (``--sse-profile``)."""
-    if "case_id" in metafunc.fixturenames:
-        load_catalog()
-        profile = metafunc.config.getoption("--sse-profile")
-        metafunc.parametrize("case_id", [c.id for c in select(None, profile)])
 
 
 @pytest.fixture
@@ -30,5 +21,6 @@ def case(case_id: str, sse_conformance: dict[str, Any]) -> dict[str, Any]:
     return case_result(sse_conformance, case_id)
 
 
+@pytest.mark.sse_cases  # one test per case of the run's profile (harness.pytest_plugin)
 def test_case(case: dict[str, Any], pytestconfig: pytest.Config) -> None:
     judge_case(case, strict=pytestconfig.getoption("--sse-strict"))
