@@ -35,18 +35,11 @@ import aiohttp
 import pytest
 
 from harness.clients.errors import Unavailable
-from harness.clients.installs import (
-    cache_root,
-    is_stamped,
-    locked,
-    run_install,
-    unstamp,
-    write_stamp,
-)
 from harness.server.cases import load_catalog
 from harness.server.check import CheckOptions, run_check
 from harness.server.target import CROSS_ORIGIN, Target
 from harness.servers.launch import RunningApp, start
+from harness.servers.node import install_locked
 
 SERVERS = Path(__file__).with_name("mcp_servers")
 TS = SERVERS / "ts"
@@ -54,7 +47,6 @@ TS = SERVERS / "ts"
 TS_EXAMPLE = (
     "node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js"
 )
-NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
 #: Longest a whole grading of one server may take (the all-cases run reads a keep-alive
 #: stream for about 32 s).
 GRADE_TIMEOUT_S = 120.0
@@ -132,20 +124,7 @@ OTHER_CASES: dict[str, str] = {
 async def _install_ts() -> Path:
     """The TypeScript SDK from the shipped lock (``npm ci``: exact versions, integrity hashes),
     installed once per lock into the cache, as the server matrix installs its Node apps."""
-    manifest = (TS / "package.json").read_text(encoding="utf-8")
-    lock = (TS / "package-lock.json").read_text(encoding="utf-8")
-    root = cache_root() / "mcp-ts-sdk"
-    async with locked(root):
-        root.mkdir(parents=True, exist_ok=True)
-        if not is_stamped(root, manifest + lock):
-            unstamp(root)
-            (root / "package.json").write_text(manifest, encoding="utf-8")
-            (root / "package-lock.json").write_text(lock, encoding="utf-8")
-            await run_install(NPM_CI, cwd=root)
-            write_stamp(root, manifest + lock)
-        for script in TS.glob("*.mjs"):
-            shutil.copyfile(script, root / script.name)
-    return root
+    return await install_locked(TS, "mcp-ts-sdk")
 
 
 def _argv(name: str, ts_root: Path, node: str) -> list[str]:

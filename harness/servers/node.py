@@ -25,7 +25,7 @@ from harness.clients.installs import (
 )
 from harness.clients.node import locked_runtime
 
-__all__ = ["JS", "NodeApps", "prepare"]
+__all__ = ["JS", "NodeApps", "install_locked", "prepare"]
 
 JS = Path(__file__).with_name("js")
 _CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
@@ -51,9 +51,18 @@ async def prepare() -> NodeApps:
     install fails (a download that does not match the lock's hash among them)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise Unavailable("node and npm are not installed (Debian: apt-get install nodejs npm)")
-    manifest = (JS / "package.json").read_text(encoding="utf-8")
-    lock = (JS / "package-lock.json").read_text(encoding="utf-8")
-    root = cache_root() / "node-servers"
+    root = await install_locked(JS, "node-servers")
+    lock = (root / "package-lock.json").read_text(encoding="utf-8")
+    return NodeApps(root, locked_runtime(root, json.loads(lock)))
+
+
+async def install_locked(source: Path, name: str) -> Path:
+    """``npm ci`` of the ``package.json`` and ``package-lock.json`` in ``source`` into the cache
+    folder ``name``, once per lock, with ``source``'s scripts (``*.mjs``) beside them; returns
+    the folder. A failed install (a hash the download does not match) raises, naming it."""
+    manifest = (source / "package.json").read_text(encoding="utf-8")
+    lock = (source / "package-lock.json").read_text(encoding="utf-8")
+    root = cache_root() / name
     async with locked(root):
         root.mkdir(parents=True, exist_ok=True)
         if not is_stamped(root, manifest + lock):
@@ -62,6 +71,6 @@ async def prepare() -> NodeApps:
             (root / "package-lock.json").write_text(lock, encoding="utf-8")
             await run_install(_CI, cwd=root)
             write_stamp(root, manifest + lock)
-        for script in JS.glob("*.mjs"):
+        for script in source.glob("*.mjs"):
             shutil.copyfile(script, root / script.name)
-    return NodeApps(root, locked_runtime(root, json.loads(lock)))
+    return root
