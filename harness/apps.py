@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "EXIT_GRACE_S",
     "START_TIMEOUT_S",
     "AppError",
     "RunningApp",
@@ -44,6 +45,8 @@ __all__ = [
 
 #: How long an app may take to import and finish its startup before the run gives up on it.
 START_TIMEOUT_S = 30.0
+#: How long a run that could not reach the app waits for it to finish dying, to name its error.
+EXIT_GRACE_S = 3.0
 #: Open streams get this long to end after SIGTERM; the lifespan shutdown runs after.
 GRACEFUL_S = 2
 #: SIGTERM, then SIGKILL once this has passed.
@@ -92,10 +95,15 @@ class RunningApp:
     log: Path
     process: subprocess.Popen[bytes]
 
-    def exited(self) -> str | None:
+    def exited(self, wait_s: float = 0.0) -> str | None:
         """Why the app is gone, in one line, if it has ended since it listened (else None): a
-        run that cannot reach the app then names the app's own error."""
-        code = self.process.poll()
+        run that cannot reach the app then names the app's own error. ``wait_s`` gives a
+        dying app that long to finish dying: its refused connection can come before its exit,
+        the more so on a busy machine."""
+        try:
+            code = self.process.wait(timeout=wait_s) if wait_s > 0 else self.process.poll()
+        except subprocess.TimeoutExpired:
+            return None
         if code is None:
             return None
         said = error_line(self.log.read_text(encoding="utf-8", errors="replace"))

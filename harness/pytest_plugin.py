@@ -430,8 +430,10 @@ def sse_conformance(sse_target: Target, request: pytest.FixtureRequest) -> dict[
     names = tuple(request.config.getoption("--sse-redact-header"))
     found = reach(sse_target, redact_headers=names)
     if found.problem:
+        from harness.apps import EXIT_GRACE_S
+
         app = request.getfixturevalue("sse_app") if request.config.getoption("--sse-app") else None
-        pytest.fail((app and app.exited()) or found.problem, pytrace=False)
+        pytest.fail((app and app.exited(EXIT_GRACE_S)) or found.problem, pytrace=False)
     # An MCP endpoint may answer a bare GET with 400 or 405: its own cases grade what it says.
     not_a_stream = found.not_a_stream if sse_target.profile == "sse" else None
     options = CheckOptions(

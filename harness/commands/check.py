@@ -179,6 +179,7 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.apps import EXIT_GRACE_S
     from harness.commands.reach import reach
     from harness.redact import Redactor
     from harness.request_args import read_body
@@ -253,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
         )
         found = reach(target, timeout=window.header_timeout, redact_headers=args.redact_header)
         if found.problem:
-            return _fail((app and app.exited()) or found.problem)
+            return _fail((app and app.exited(EXIT_GRACE_S)) or found.problem)
         # An MCP endpoint answers a bare GET with 400 or 405 as often as with a stream: its
         # own cases say what it answered to the requests an MCP client makes.
         not_a_stream = found.not_a_stream if args.profile == "sse" else None
