@@ -194,20 +194,18 @@ class McpContext(Context):
             main = await self.stream()
             if main.media_type == "text/event-stream":
                 found.add(Need.BLACK_BOX)
-            tools = await self.tools()
-            ids = any(e.id_field for e in main.events)
             if await self.progress_tool() is None:
                 self._resume_gap = self.unmet(Need.MCP_PROGRESS) + " to drop and resume"
-            elif not ids:
-                self._resume_gap = (
-                    "this case resumes a dropped stream; the server's streams carry no event ids,"
-                    " so it offers no resumption (an event store gives it)"
-                )
-            if await self.progress_tool() is not None:
+            else:
                 found.add(Need.MCP_PROGRESS)
-                if ids:
+                if any(e.id_field for e in main.events):
                     found.add(Need.MCP_RESUMABLE)
-            if CONFORMANCE_RECONNECT_TOOL in tools:
+                else:
+                    self._resume_gap = (
+                        "this case resumes a dropped stream; the server's streams carry no event"
+                        " ids, so it offers no resumption (an event store gives it)"
+                    )
+            if CONFORMANCE_RECONNECT_TOOL in await self.tools():
                 found.add(Need.MCP_RECONNECT)
             return found
 
