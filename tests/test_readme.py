@@ -205,10 +205,11 @@ def test_the_counts_the_readme_quotes_are_the_code_s() -> None:
     from harness.clients.catalog import CASES
     from harness.server.cases import load_catalog
     from reference_server.faults import FAULTS
+    from reference_server.mcp import MCP_FAULTS
 
     text = " ".join(README.split())
     profiles = [case.profile for case in load_catalog().values()]
     assert f"{profiles.count('sse')} numbered cases" in text
     assert f"and {profiles.count('mcp')} more for the rules MCP servers add" in text
     assert f"{len(CASES)} tricky streams" in text
-    assert f"{len(FAULTS)} named faults" in text
+    assert f"{len(FAULTS)} named faults (and {len(MCP_FAULTS)} more on its MCP endpoint" in text
