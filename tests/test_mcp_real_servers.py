@@ -35,11 +35,11 @@ import aiohttp
 import pytest
 
 from harness.clients.errors import Unavailable
+from harness.clients.node import install_locked
 from harness.server.cases import load_catalog
 from harness.server.check import CheckOptions, run_check
 from harness.server.target import CROSS_ORIGIN, Target
 from harness.servers.launch import RunningApp, start
-from harness.servers.node import install_locked
 
 SERVERS = Path(__file__).with_name("mcp_servers")
 TS = SERVERS / "ts"

@@ -41,7 +41,7 @@ from harness.clients.installs import (
     write_stamp,
 )
 
-__all__ = ["JS", "NodeClients", "locked_runtime", "prepare"]
+__all__ = ["JS", "NodeClients", "install_locked", "locked_runtime", "prepare"]
 
 JS = Path(__file__).with_name("js")
 _CPUS = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
@@ -69,25 +69,47 @@ async def prepare(latest: bool = False) -> NodeClients:
     node or npm is missing or the clients' install fails."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise Unavailable("node and npm are not installed (Debian: apt-get install nodejs npm)")
+    lock = json.loads((JS / "package-lock.json").read_text(encoding="utf-8"))
+    if not latest:
+        root = await install_locked(JS, "node")
+        return NodeClients(root, locked_runtime(root, lock))
     manifest = (JS / "package.json").read_text(encoding="utf-8")
-    lock_text = (JS / "package-lock.json").read_text(encoding="utf-8")
-    lock = json.loads(lock_text)
-    root = cache_root() / ("node-latest" if latest else "node")
+    root = cache_root() / "node-latest"
     async with locked(root):
         root.mkdir(parents=True, exist_ok=True)
-        if latest:  # from scratch: npm keeps an installed package that a tag still accepts
-            shutil.rmtree(root / "node_modules", ignore_errors=True)
-            (root / "package.json").write_text(_newest(manifest), encoding="utf-8")
-            await run_install(_NEWEST, cwd=root, explain=lambda out: _npm_failure(out, {}))
-        elif not is_stamped(root, manifest + lock_text):
+        # From scratch: npm keeps an installed package that a tag still accepts.
+        shutil.rmtree(root / "node_modules", ignore_errors=True)
+        (root / "package.json").write_text(_newest(manifest), encoding="utf-8")
+        await run_install(_NEWEST, cwd=root, explain=lambda out: _npm_failure(out, {}))
+        _copy_scripts(JS, root)
+    return NodeClients(root, locked_runtime(root, lock), pinned=False)
+
+
+async def install_locked(source: Path, name: str) -> Path:
+    """``npm ci`` of the ``package.json`` and ``package-lock.json`` in ``source`` into the cache
+    folder ``name``, once per lock, with ``source``'s scripts (``*.mjs``) beside them; returns
+    the folder. A failed install raises :class:`Unavailable` naming the package whose download
+    does not match the lock's hash, else npm's first error. The client matrix's runners, the
+    server matrix's Node apps and the TypeScript MCP SDK tests all install this way."""
+    manifest = (source / "package.json").read_text(encoding="utf-8")
+    lock_text = (source / "package-lock.json").read_text(encoding="utf-8")
+    lock = json.loads(lock_text)
+    root = cache_root() / name
+    async with locked(root):
+        root.mkdir(parents=True, exist_ok=True)
+        if not is_stamped(root, manifest + lock_text):
             unstamp(root)
             (root / "package.json").write_text(manifest, encoding="utf-8")
             (root / "package-lock.json").write_text(lock_text, encoding="utf-8")
             await run_install(_CI, cwd=root, explain=lambda out: _npm_failure(out, lock))
             write_stamp(root, manifest + lock_text)
-        for script in JS.glob("*.mjs"):
-            shutil.copyfile(script, root / script.name)
-    return NodeClients(root, locked_runtime(root, lock), pinned=not latest)
+        _copy_scripts(source, root)
+    return root
+
+
+def _copy_scripts(source: Path, root: Path) -> None:
+    for script in source.glob("*.mjs"):
+        shutil.copyfile(script, root / script.name)
 
 
 def _newest(manifest: str) -> str:

@@ -3,8 +3,9 @@
 Pinned as the client matrix's Node runners are (:mod:`harness.clients.node`): the
 ``package-lock.json`` shipped in ``js/`` is installed with ``npm ci`` (exact versions, integrity
 hashes) into ``node-servers`` in the cache, once per lock, and the apps run on the lock's Node
-runtime package for this platform (else the system ``node``). The install helpers are the client
-matrix's (:mod:`harness.clients.installs`), so both share one cache and one lock discipline.
+runtime package for this platform (else the system ``node``). The install is the client
+matrix's own (:func:`harness.clients.node.install_locked`), so both share one cache and one lock
+discipline.
 """
 
 from __future__ import annotations
@@ -15,20 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.clients.errors import Unavailable
-from harness.clients.installs import (
-    cache_root,
-    is_stamped,
-    locked,
-    run_install,
-    unstamp,
-    write_stamp,
-)
-from harness.clients.node import locked_runtime
+from harness.clients.node import install_locked, locked_runtime
 
-__all__ = ["JS", "NodeApps", "install_locked", "prepare"]
+__all__ = ["JS", "NodeApps", "prepare"]
 
 JS = Path(__file__).with_name("js")
-_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,23 +46,3 @@ async def prepare() -> NodeApps:
     root = await install_locked(JS, "node-servers")
     lock = (root / "package-lock.json").read_text(encoding="utf-8")
     return NodeApps(root, locked_runtime(root, json.loads(lock)))
-
-
-async def install_locked(source: Path, name: str) -> Path:
-    """``npm ci`` of the ``package.json`` and ``package-lock.json`` in ``source`` into the cache
-    folder ``name``, once per lock, with ``source``'s scripts (``*.mjs``) beside them; returns
-    the folder. A failed install (a hash the download does not match) raises, naming it."""
-    manifest = (source / "package.json").read_text(encoding="utf-8")
-    lock = (source / "package-lock.json").read_text(encoding="utf-8")
-    root = cache_root() / name
-    async with locked(root):
-        root.mkdir(parents=True, exist_ok=True)
-        if not is_stamped(root, manifest + lock):
-            unstamp(root)
-            (root / "package.json").write_text(manifest, encoding="utf-8")
-            (root / "package-lock.json").write_text(lock, encoding="utf-8")
-            await run_install(_CI, cwd=root)
-            write_stamp(root, manifest + lock)
-        for script in source.glob("*.mjs"):
-            shutil.copyfile(script, root / script.name)
-    return root
