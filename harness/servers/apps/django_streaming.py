@@ -3,8 +3,6 @@ iterator needs the async handler); Django has no keep-alive for a stream."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from django.conf import settings
 
 settings.configure(
@@ -19,26 +17,16 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from django.http import HttpRequest, StreamingHttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from harness.servers.apps.stream import data, paced_ids, until_the_client_leaves  # noqa: E402
-
-
-async def _events(last_event_id: str | None) -> AsyncIterator[str]:
-    async for n in paced_ids(last_event_id):
-        yield f"id: {n}\ndata: {data(n)}\n\n"
-
-
-async def _nothing() -> AsyncIterator[str]:
-    await until_the_client_leaves()
-    yield ""
+from harness.servers.apps.stream import framed_events, silence  # noqa: E402
 
 
 async def stream(request: HttpRequest) -> StreamingHttpResponse:
-    body = _events(request.headers.get("Last-Event-ID"))
+    body = framed_events(request.headers.get("Last-Event-ID"))
     return StreamingHttpResponse(body, content_type="text/event-stream")
 
 
 async def idle(request: HttpRequest) -> StreamingHttpResponse:
-    return StreamingHttpResponse(_nothing(), content_type="text/event-stream")
+    return StreamingHttpResponse(silence(), content_type="text/event-stream")
 
 
 urlpatterns = [path("stream", stream), path("idle", idle)]

@@ -11,7 +11,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-__all__ = ["EVENTS", "INTERVAL_S", "data", "event_ids", "paced_ids", "until_the_client_leaves"]
+__all__ = [
+    "EVENTS",
+    "INTERVAL_S",
+    "data",
+    "event_ids",
+    "framed_events",
+    "paced_ids",
+    "silence",
+    "until_the_client_leaves",
+]
 
 EVENTS = 20
 INTERVAL_S = 0.05
@@ -43,3 +52,16 @@ async def paced_ids(last_event_id: str | None) -> AsyncIterator[int]:
 async def until_the_client_leaves() -> None:
     """An idle stream's whole life: the server cancels the waiting task when the client goes."""
     await asyncio.Event().wait()
+
+
+async def framed_events(last_event_id: str | None) -> AsyncIterator[str]:
+    """:func:`paced_ids` as event-stream text, for the apps whose library has no SSE support and
+    frames the events itself (a plain streaming response)."""
+    async for n in paced_ids(last_event_id):
+        yield f"id: {n}\ndata: {data(n)}\n\n"
+
+
+async def silence() -> AsyncIterator[str]:
+    """The idle stream of those apps: nothing until the client leaves."""
+    await until_the_client_leaves()
+    yield ""
