@@ -267,6 +267,10 @@ gap_p99_ms = false
 latency_p99_ms = false
 lateness_p99_ms = false
 calibration_p99_ms = false
+mcp_priming_p99_ms = false
+mcp_result_p99_ms = false
+mcp_resume_wait_p99_ms = false
+mcp_replay_p99_ms = false
 """
 
 
