@@ -103,3 +103,18 @@ def test_a_load_probe_asked_of_the_mcp_profile_is_refused() -> None:
     )
     assert done.returncode == 2
     assert "does not speak MCP yet" in done.stderr
+
+
+def test_a_plain_event_stream_is_not_taken_for_a_legacy_mcp_server(
+    reference_server_url: str,
+) -> None:
+    """A plain SSE URL given to the MCP profile by mistake refuses the initialize POST and opens
+    a stream on GET, as a legacy server would; its first event names no URI, so it is graded as
+    what it is (no MCP endpoint: the POST answer, with the URL to check), not as a legacy
+    server that broke M-18."""
+    report = _grade(Target(reference_server_url + "/counter?count=5&interval_ms=10", profile="mcp"))
+    cases = {c["id"]: c for c in report["cases"]}
+    assert cases["server.mcp.18"]["outcome"] == "UNIMPLEMENTED"
+    assert cases["server.mcp.1"]["outcome"] == "FAILED"
+    assert "405" in cases["server.mcp.1"]["evidence"]["observed"]
+    assert "…/mcp" in cases["server.mcp.1"]["evidence"]["next_step"]

@@ -86,7 +86,16 @@ async def post_answers(ctx: Context) -> Finding:
             next_step="pass the endpoint's credentials: --header 'Authorization: Bearer …'",
         )
     if session.problem:
-        return Finding(session.problem, False, excerpt=cap.raw[:200])
+        wrong_place = cap.status in (404, 405)
+        return Finding(
+            session.problem,
+            False,
+            excerpt=cap.raw[:200],
+            next_step="is the URL the MCP endpoint (often …/mcp)? A legacy HTTP+SSE server is"
+            " graded at the URL of its GET stream (often …/sse)"
+            if wrong_place
+            else None,
+        )
     asked = "server/discover" if session.stateless else "initialize"
     return Finding(
         f"{asked} answered {_head(cap)}; the server speaks MCP {session.version}"

@@ -195,7 +195,11 @@ class McpContext(Context):
             if main.media_type == "text/event-stream":
                 found.add(Need.BLACK_BOX)
             if await self.progress_tool() is None:
-                self._resume_gap = self.unmet(Need.MCP_PROGRESS) + " to drop and resume"
+                wanted = self.target.mcp_tool or CONFORMANCE_PROGRESS_TOOL
+                self._resume_gap = (
+                    "this case drops a call and resumes it, which needs a tool that streams"
+                    f" progress; the server lists no {wanted!r}"
+                )
             else:
                 found.add(Need.MCP_PROGRESS)
                 if any(e.id_field for e in main.events):
@@ -398,8 +402,10 @@ async def _legacy_exchange(ctx: McpContext) -> Legacy | None:
         cap = await stream
         if not endpoint.done():
             endpoint.cancel()
-        first = cap.events[0].event.type if cap.events else ""
-        return Legacy(cap, "", None, request_id) if first else None
+        # A legacy server that misnamed its endpoint event still sends the URI first; any other
+        # stream (a plain SSE endpoint given by mistake) is no MCP transport at all.
+        first = cap.events[0].event.data if cap.events else ""
+        return Legacy(cap, "", None, request_id) if _names_a_uri(first) else None
     posted = await client.post(
         mcp.initialize(request_id, mcp.LEGACY_REVISION),
         None,
@@ -407,6 +413,11 @@ async def _legacy_exchange(ctx: McpContext) -> Legacy | None:
         window=replace(ctx.window, max_events=1),
     )
     return Legacy(await stream, endpoint.result(), posted, request_id)
+
+
+def _names_a_uri(data: str) -> bool:
+    """The data could be the URI an ``endpoint`` event carries (a path or an http(s) URL)."""
+    return data.startswith(("/", "http://", "https://")) and not any(c.isspace() for c in data)
 
 
 def _never(_event: TimedEvent) -> bool:
