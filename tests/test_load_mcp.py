@@ -174,6 +174,29 @@ def test_the_python_sdk_under_load(
     assert code == (1 if mcp["lost"] else 0), output[-3000:]
 
 
+def test_a_server_without_ids_is_not_vouched_for_resumption(
+    tmp_path: Path, lenient_thresholds: Path
+) -> None:
+    """The SDK's server without an event store gives no event ids: no call can be dropped and
+    resumed, and the verdict says so instead of "0 drops, 0 lost"."""
+    app = start([sys.executable, str(SDK_SERVER)], tmp_path / "python-sdk.log")
+    try:
+        code, output, report = _locust(
+            app.base_url, tmp_path / "report", "--sse-thresholds", str(lenient_thresholds)
+        )
+    finally:
+        app.stop()
+    mcp = report["mcp"]
+    assert mcp["drops"] == 0 and mcp["not_resumable"] > 0 and mcp["calls"] > 10, mcp
+    line = load_verdict_line(report)
+    assert "no drop (" in line and "lost and duplicated not counted" in line, line
+    assert " 0 lost" not in line
+    # What could be measured passed; the unmeasured rates are warnings, as any unmeasured limit.
+    assert code == 0, output[-3000:]
+    warned = {w["check"] for w in report["gate"]["warnings"]}
+    assert {"mcp_lost_per_1000_drops", "mcp_duplicated_per_1000_drops"} <= warned
+
+
 # -- one session, in-process: what a target may do wrong -------------------------------------
 
 

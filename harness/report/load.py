@@ -87,9 +87,18 @@ def _mcp_figures(report: dict[str, Any]) -> list[str]:
         else ""
     )
     failed = mcp["failed_calls"] + errors
+    integrity = (
+        f"{_count(mcp['drops'], 'drop')}, {mcp['lost']} lost, {mcp['duplicated']} duplicated"
+        f"{per_1000}"
+    )
+    if not mcp["drops"] and mcp["not_resumable"]:
+        # Nothing was dropped and resumed: "0 lost" would vouch for resumption never tried.
+        integrity = (
+            f"no drop ({mcp['not_resumable']} calls carried no event id to resume from),"
+            " lost and duplicated not counted"
+        )
     return [
-        f"mcp: {sessions}, {_count(mcp['calls'], 'call')}, {_count(mcp['drops'], 'drop')},"
-        f" {mcp['lost']} lost, {mcp['duplicated']} duplicated{per_1000},"
+        f"mcp: {sessions}, {_count(mcp['calls'], 'call')}, {integrity},"
         f" {failed} failed{_why(streams) if failed else ''}",
         _mcp_p99(mcp, "result", "result", "no call answered"),
         _mcp_p99(mcp, "priming", "priming", "no priming event"),
