@@ -77,6 +77,18 @@ def test_target_that_is_not_http_is_one_line(
     assert "cannot reach" in one_line_error(capsys)
 
 
+def test_the_load_probe_runs_its_default_users_when_none_are_given(
+    reference_server_url: str, tmp_path: Path, lenient_thresholds: Path
+) -> None:
+    """Without --load-users the probe runs its default 200 users (a regression once crashed
+    here: the option's default became None when the mcp profile learned to refuse it)."""
+    url = reference_server_url + "/counter?count=5&interval_ms=10"
+    probe = ["--load-seconds", "2", "--thresholds", str(lenient_thresholds)]
+    code = main(["check", url, "--cases", "server.status", "--report-dir", str(tmp_path), *probe])
+    assert code == 0
+    assert json.loads((tmp_path / "load.json").read_text())["users"] == 200
+
+
 def test_clean_target_exits_0_and_writes_the_report(
     reference_server_url: str,
     tmp_path: Path,

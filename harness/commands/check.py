@@ -196,9 +196,8 @@ def run(args: argparse.Namespace) -> int:
     load_catalog()
     if args.profile == "mcp" and args.load_users:
         return _fail("the load probe does not speak MCP yet: leave out --load-users")
-    load_users = DEFAULT_LOAD_USERS if args.load_users is None else args.load_users
-    if args.profile == "mcp":
-        load_users = 0
+    if args.load_users is None:
+        args.load_users = 0 if args.profile == "mcp" else DEFAULT_LOAD_USERS
     try:
         total = len(select(args.cases, args.profile))
         body = read_body(args.body) if args.body is not None else None
@@ -269,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
         )
         result = _run_with_progress(options, total, quiet=args.json, shown=redactor.url(url))
         load_code = EXIT_OK
-        if load_users > 0 and not result.interrupted and not not_a_stream:
+        if args.load_users > 0 and not result.interrupted and not not_a_stream:
             load_code = _load_probe(args, target, result, redactor)
     if args.json:
         print(json.dumps(result.report, indent=2, ensure_ascii=False))
