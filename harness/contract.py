@@ -53,10 +53,12 @@ Access
     the reason. The response carries ``X-SSE-Stream-Id``.
 
 ``GET /_observe/streams``
-    ``{"live": [record...], "finished": [record...], "totals": {reason: count}, "tasks": n}``:
-    streams whose generator is still running, the last ``keep_finished`` that ended (oldest
-    first), how many ended for each reason since start, and the number of asyncio tasks in the
-    serving process (a leak shows up there too).
+    ``{"live": [record...], "finished": [record...], "live_count": n, "totals": {reason: count},
+    "tasks": n}``: streams whose generator is still running, the last ``keep_finished`` that
+    ended (oldest first), how many are live, how many ended for each reason since start, and
+    the number of asyncio tasks in the serving process (a leak shows up there too). With
+    ``?records=false`` the two lists are left out: what a soak run samples over and over, at
+    tens of thousands of live streams, is the counts.
 
 ``GET /_observe/streams/{id}``
     One record, or 404 once it has been dropped from the finished list. ``id`` is the value of the
@@ -185,12 +187,18 @@ class StreamRegistry:
             found = next((r for r in self._finished if r.id == stream_id), None)
         return found
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, *, records: bool = True) -> dict[str, Any]:
+        counts = {
+            "live_count": len(self._live),
+            "totals": dict(self._totals),
+            "tasks": len(asyncio.all_tasks()),
+        }
+        if not records:
+            return counts
         return {
             "live": [r.as_json() for r in self._live.values()],
             "finished": [r.as_json() for r in self._finished],
-            "totals": dict(self._totals),
-            "tasks": len(asyncio.all_tasks()),
+            **counts,
         }
 
     async def observe(
@@ -433,9 +441,9 @@ def make_router(
         )
 
     @api.get("/_observe/streams")
-    async def observed_streams() -> dict[str, Any]:
+    async def observed_streams(records: bool = True) -> dict[str, Any]:
         """Live and recently finished streams, end reasons and the process's task count."""
-        return streams.snapshot()
+        return streams.snapshot(records=records)
 
     @api.get("/_observe/streams/{stream_id}")
     async def observed_stream(stream_id: int) -> dict[str, Any]:

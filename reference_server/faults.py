@@ -17,6 +17,7 @@ layers, in this order:
 ``head``      HEAD runs the stream and is answered only when it ends (what Node does to a HEAD
               routed to a GET handler)
 ``cors``      the CORS preflight does not allow ``Last-Event-ID`` (``reference_server.cors``)
+``memory``    what a stream held is kept after it ends (a leak only a soak run shows)
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Fault:
     hold_head: bool = False
     #: The CORS preflight leaves ``last-event-id`` out of the allowed headers.
     refuses_last_event_id: bool = False
+    #: Each stream leaves memory behind when it ends (``leak_kib_per_stream``).
+    retains: bool = False
 
     @property
     def level(self) -> Level:
@@ -96,6 +99,7 @@ class Fault:
             "capacity": self.capacity is not None,
             "head": self.hold_head,
             "cors": self.refuses_last_event_id,
+            "memory": self.retains,
         }
         return [layer for layer, on in flags.items() if on]
 
@@ -331,6 +335,14 @@ _ALL = (
         "the producer runs in a task of its own and keeps going for leak_linger_s after the "
         "client leaves (visible in /_observe/streams)",
         detach=True,
+    ),
+    Fault(
+        "leak_memory",
+        "S-23",
+        "every stream leaves leak_kib_per_stream KiB in the app's memory when it ends, as a"
+        " buffer or subscription kept per client would (no single stream shows it; a soak run"
+        " does: sse-harness load --soak)",
+        retains=True,
     ),
     Fault(
         "slow_first_byte",

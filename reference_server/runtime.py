@@ -22,6 +22,8 @@ class Runtime:
     registry: StreamRegistry
     channels: Channels
     detached: set[asyncio.Task[None]] = field(default_factory=set)
+    #: What the ``leak_memory`` fault keeps of each finished stream, for the app's lifetime.
+    retained: list[bytes] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -59,6 +61,22 @@ class Runtime:
                 yield block
         finally:
             loop.call_later(linger_s, task.cancel)
+
+    async def retain_after(
+        self, body: AsyncGenerator[bytes, None], kib: int
+    ) -> AsyncGenerator[bytes, None]:
+        """Stream ``body``; when it ends, however it ends, keep ``kib`` KiB for good.
+
+        This is the ``leak_memory`` fault. The bytes are written, not just reserved (a
+        ``bytes(n)`` of zeros may be mapped lazily and never become resident), so the process's
+        resident memory grows by what each stream left.
+        """
+        try:
+            async with aclosing(body) as blocks:
+                async for block in blocks:
+                    yield block
+        finally:
+            self.retained.append(b"\xa5" * (kib * 1024))
 
     async def aclose(self) -> None:
         """Cancel what is still detached (app shutdown): nothing outlives the app."""

@@ -48,6 +48,7 @@ class Settings:
     chat_tokens_per_s: float = _knob(20.0, "default token rate of /v1/chat/completions")
     slow_first_byte_s: float = _knob(5.0, "response delay of the slow_first_byte fault")
     leak_linger_s: float = _knob(5.0, "how long the leak_generator fault outlives its client")
+    leak_kib_per_stream: int = _knob(256, "memory the leak_memory fault keeps per finished stream")
     script_max_delay_s: float = _knob(60.0, "largest total delay a posted script may ask for")
     script_max_streams: int = _knob(64, "most scripted streams running at once (429 past it)")
 

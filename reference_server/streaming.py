@@ -115,6 +115,8 @@ class Stream:
             body = fault.chunks(body, eol.encode())
         if fault.detach:
             body = self.runtime.detach(body, settings.leak_linger_s)
+        if fault.retains:
+            body = self.runtime.retain_after(body, settings.leak_kib_per_stream)
         keepalive = settings.keepalive_s if keepalive_s is None else keepalive_s
         response = GuardedEventSourceResponse(
             body,

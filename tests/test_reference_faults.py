@@ -4,6 +4,7 @@ below holds for the faulty stream and fails for the clean stream from the same r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import zlib
@@ -13,13 +14,16 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import FAST_SETTINGS
 
 from harness.client import EventSource, SSEContentTypeError, SSEStatusError
 from harness.contract import STREAM_ID_HEADER
 from harness.rules import RULES
 from harness.server.probe import Window, capture_head
 from harness.sse_guard import KEEPALIVE_COMMENT
+from reference_server.app import create_app
 from reference_server.faults import FAULTS
+from reference_server.launch import serve_in_thread
 from reference_server.streaming import FAULT_HEADER
 
 pytestmark = pytest.mark.timeout(30)
@@ -117,7 +121,13 @@ EVIDENCE: dict[str, Evidence] = {
     "no_accel_buffering": Evidence(lambda w: assert_("X-Accel-Buffering" not in w.headers)),
 }
 #: Faults whose evidence needs more than one response, or a HEAD; each has a test of its own.
-SEPARATE = {"leak_generator", "capacity_reset", "head_held", "cors_refuses_last_event_id"}
+SEPARATE = {
+    "leak_generator",
+    "leak_memory",
+    "capacity_reset",
+    "head_held",
+    "cors_refuses_last_event_id",
+}
 
 
 def assert_(condition: object) -> None:
@@ -164,6 +174,30 @@ async def test_leak_generator_keeps_producing_after_the_client_leaves(
             assert record["blocks"] > 100  # 1 s of 2 ms ticks after one read
     assert stops[""] < 0.5
     assert stops["leak_generator"] >= 1.0 * 0.9  # FAST_SETTINGS.leak_linger_s
+
+
+async def test_leak_memory_keeps_memory_for_each_finished_stream_and_clean_keeps_none() -> None:
+    """Each stream with the fault, ended by the server or left by its client, leaves
+    ``leak_kib_per_stream`` KiB behind; a clean stream leaves nothing (the soak run that catches
+    it: tests/test_load_soak.py)."""
+    app = create_app(dataclasses.replace(FAST_SETTINGS, leak_kib_per_stream=4))
+    runtime = app.state.runtime
+    with serve_in_thread(app) as base:
+        async with aiohttp.ClientSession() as session:
+            for fault in ("", "leak_memory"):
+                async with session.get(f"{base}/counter?count=2&interval_ms=1&fault={fault}") as r:
+                    await r.read()  # the server ends it
+                endless = f"{base}/counter?count=999&interval_ms=5&fault={fault}"
+                async with session.get(endless) as r:
+                    await r.content.readuntil(b"\n\n")  # the client leaves
+                    r.close()
+                if not fault:
+                    assert runtime.retained == []
+        for _ in range(200):  # the server notices the second client left on its next write
+            if len(runtime.retained) == 2:
+                break
+            await asyncio.sleep(0.05)
+    assert [len(kept) for kept in runtime.retained] == [4096, 4096]
 
 
 async def test_capacity_reset_drops_streams_beyond_its_limit_without_a_word(

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["add_arguments", "run"]
 
 HELP = "bounded headless Locust run (default: the reference server)"
+#: The run's length without --run-time or --soak.
+DEFAULT_RUN_TIME = "10s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,11 +53,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=PROFILES, default="stream", help="locustfile")
     parser.add_argument("-u", "--users", type=int, default=20, help="concurrent users (20)")
     parser.add_argument("-r", "--spawn-rate", type=float, default=20.0, help="users/s (20)")
-    parser.add_argument("-t", "--run-time", default="10s", help="run time, Locust syntax (10s)")
+    parser.add_argument("-t", "--run-time", help="run time, Locust syntax (10s)")
     parser.add_argument(
         "--processes", type=int, default=1, help="Locust processes on this machine (1)"
     )
     parser.add_argument("--report-dir", type=Path, help="default: reports/<time>/")
+    soak = parser.add_argument_group(
+        "soak", "a long run that samples memory and live streams and gates their growth"
+    )
+    soak.add_argument(
+        "--soak",
+        metavar="DURATION",
+        help="run a soak of this length, Locust syntax (2h, 30m): instead of --run-time",
+    )
+    soak.add_argument(
+        "--target-pid",
+        type=int,
+        metavar="PID",
+        help="the target's process on this machine, whose memory the soak samples (default:"
+        " the server this command starts, without a URL or with --app)",
+    )
+    soak.add_argument(
+        "--soak-sample-s",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between the soak's samples (10)",
+    )
+    soak.add_argument(
+        "--soak-settle-s",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="after the clients left, how long the target's streams get to end (10)",
+    )
+    soak.add_argument(
+        "--contract",
+        metavar="BASE_URL",
+        help="where the target serves the scripting contract's /_observe/streams (default: the"
+        " URL's origin; 'none': not observed); its token: SSE_HARNESS_CONTRACT_TOKEN",
+    )
     add_header_options(parser)
     add_tls_options(parser)
     add_thresholds_option(parser, "the gate")
@@ -80,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     headers = given_headers(args)
     redactor = Redactor.for_request(args.url, headers, names=args.redact_header)
-    if problem := app_options_problem(args):
+    if problem := app_options_problem(args) or _soak_problem(args):
         print(f"sse-harness load: {problem}", file=sys.stderr)
         return 2
     if args.app:
@@ -102,7 +139,34 @@ def run(args: argparse.Namespace) -> int:
 
     with serve_subprocess(["--no-access-log"]) as server:
         # no path: the profile's default stream
-        return _run(args, server.url, headers, redactor)
+        return _run(args, server.url, headers, redactor, pid=server.popen.pid)
+
+
+def _soak_problem(args: argparse.Namespace) -> str | None:
+    """What makes the soak options unusable, before anything starts."""
+    if args.soak is None:
+        if args.target_pid is not None or args.contract is not None:
+            return "--target-pid and --contract belong to a soak: give --soak DURATION"
+        return None
+    if args.run_time is not None:
+        return "--soak DURATION is the run's length: give it or --run-time, not both"
+    if args.target_pid is not None and args.target_pid < 1:
+        return f"--target-pid {args.target_pid}: a process id is 1 or more"
+    return None
+
+
+def _soak_arguments(args: argparse.Namespace, pid: int | None) -> list[str]:
+    """The Locust options of ``--soak``: the target's pid is the one given, or the process
+    this command started (the embedded server, the --app)."""
+    if args.soak is None:
+        return []
+    given = ["--sse-soak", "--sse-soak-sample-s", str(args.soak_sample_s)]
+    given += ["--sse-soak-settle-s", str(args.soak_settle_s)]
+    if (target := args.target_pid or pid) is not None:
+        given += ["--sse-target-pid", str(target)]
+    if args.contract is not None:
+        given += ["--sse-contract", args.contract]
+    return given
 
 
 def _run_app(args: argparse.Namespace, headers: list[tuple[str, str]], redactor: Redactor) -> int:
@@ -119,14 +183,19 @@ def _run_app(args: argparse.Namespace, headers: list[tuple[str, str]], redactor:
     )
     try:
         with served as app:
-            return _run(args, app.url + app_path(args), headers, redactor)
+            return _run(args, app.url + app_path(args), headers, redactor, pid=app.process.pid)
     except AppError as exc:
         print(f"sse-harness load: {exc}", file=sys.stderr)
         return 2
 
 
 def _run(
-    args: argparse.Namespace, url: str, headers: list[tuple[str, str]], redactor: Redactor
+    args: argparse.Namespace,
+    url: str,
+    headers: list[tuple[str, str]],
+    redactor: Redactor,
+    *,
+    pid: int | None = None,
 ) -> int:
     from harness.load.run import LoadError, LoadOptions, run_load
 
@@ -135,13 +204,13 @@ def _run(
         profile=args.profile,
         users=args.users,
         spawn_rate=args.spawn_rate,
-        run_time=args.run_time,
+        run_time=args.soak or args.run_time or DEFAULT_RUN_TIME,
         processes=args.processes,
         report_dir=args.report_dir,
         thresholds=args.thresholds,
         cafile=Path(args.cafile) if args.cafile else None,
         insecure=args.insecure,
-        locust_args=tuple(shlex.split(args.locust)),
+        locust_args=(*_soak_arguments(args, pid), *shlex.split(args.locust)),
         stdout=sys.stderr if args.json else None,
         headers=tuple(headers),
         redact_headers=tuple(args.redact_header),

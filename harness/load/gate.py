@@ -31,6 +31,12 @@ The TOML has a table ``[load]`` (``[tool.sse-harness.load]`` in pyproject.toml):
     ``mcp_call_error_rate``, minima ``mcp_min_calls``, ``mcp_min_drops`` and
     ``mcp_min_peak_sessions``; checked only in a report that has an ``mcp`` section, so the
     shipped ones cost the other profiles nothing
+``soak_*``       a soak run's verdicts (``harness.load.soak``), maxima: ``soak_streams_left`` and
+    ``soak_tasks_left`` (still live on the target after the clients left),
+    ``soak_target_growth_mib_per_h``, ``soak_target_kib_per_stream`` (the target's memory over
+    the steady part, per hour and per finished stream), ``soak_harness_growth_mib_per_h`` and
+    ``soak_harness_kib_per_stream`` (the same of each load process); checked only in a soak's
+    report
 
 and table ``[baseline]``: ``percentile`` (p50, p90, p99 or max), ``warn_pct``, ``fail_pct``,
 ``min_delta_ms`` and ``metrics`` (the metrics compared; ``[]`` compares none).
@@ -49,7 +55,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from harness.load import chat, mcp_figures, metrics
+from harness.load import chat, mcp_figures, metrics, soak
 
 __all__ = [
     "GateCheck",
@@ -82,11 +88,12 @@ _COUNTS = {
     "truncated_streams": ("integrity", "truncated_streams"),
     "error_rate": ("streams", "error_rate"),
     **{key: ("mcp", name) for key, name in mcp_figures.LIMITS.items()},
+    **{f"soak_{name}": ("soak", name) for name in soak.LIMITS},
 }
 #: Count minima: threshold key -> (report section, key). Each is a least value.
 _MINIMA = {key: ("mcp", name) for key, name in mcp_figures.MINIMA.items()}
-#: The prefix of the keys that only a report with an ``mcp`` section is checked against.
-_MCP_PREFIX = "mcp_"
+#: The prefix of the keys that only a report with that section is checked against.
+_SECTION_PREFIXES = {"mcp_": "mcp", "soak_": "soak"}
 #: ``[load]`` keys that are not upper limits.
 _LOAD_SWITCHES = ("min_events", "cpu_warning")
 _LOAD_KEYS = (
@@ -372,8 +379,8 @@ def evaluate(
         text = f"min_events: {format_figure(events)} events measured, at least {least} required"
         check("min_events", events, least, events >= least, text)
     for key, limit in thresholds.limits.items():
-        if key.startswith(_MCP_PREFIX) and "mcp" not in report:
-            continue  # another profile's run: nothing of MCP to gate
+        if any(key.startswith(p) and s not in report for p, s in _SECTION_PREFIXES.items()):
+            continue  # not an MCP run, not a soak: nothing of theirs to gate
         value, unit = _limit_value(report, key), _unit(key)
         if value is None:
             text = f"{key}: not measured in this run (limit {format_figure(limit, unit)})"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -192,8 +193,48 @@ def add_arguments(parser: Any, defaults: Defaults) -> None:
         default=20.0,
         help="cadence of the calibration stream each process runs (0: none)",
     )
+    _soak_arguments(option)
     if defaults.profile == "mcp":
         _mcp_arguments(option)
+
+
+def _soak_arguments(option: Any) -> None:
+    """A soak run's options (``harness.load.soak``)."""
+    option(
+        "--sse-soak",
+        action="store_true",
+        default=False,
+        help="soak run: sample the target's memory, live streams and tasks and this run's own"
+        " memory over time, and gate their growth (bounded: needs --run-time when headless)",
+    )
+    option(
+        "--sse-soak-sample-s",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between a soak run's samples",
+    )
+    option(
+        "--sse-soak-settle-s",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="after the clients left, how long the target's live streams get to end",
+    )
+    option(
+        "--sse-target-pid",
+        type=int,
+        default=0,
+        metavar="PID",
+        help="the target's process on this machine, whose memory a soak run samples (0: none)",
+    )
+    option(
+        "--sse-contract",
+        default="",
+        metavar="BASE_URL",
+        help="where the target serves the scripting contract's /_observe/streams (default: the"
+        " host; 'none': not observed); its token is read from SSE_HARNESS_CONTRACT_TOKEN",
+    )
 
 
 def _mcp_arguments(option: Any) -> None:
@@ -244,12 +285,30 @@ def check_options(host: str | None, options: argparse.Namespace) -> None:
     (a contradictory bound, a bad header, a missing ``@FILE``, a URL without a scheme) is one
     ``ValueError`` naming it, not a failure per stream. Without a host yet (the web UI asks for
     it), the URL is not checked."""
+    _check_soak(options)
     try:
         stream_spec(host or "http://127.0.0.1", options)
         if hasattr(options, "sse_mcp_tool"):
             mcp_spec(host or "http://127.0.0.1", options)
     except (ValueError, argparse.ArgumentTypeError, OSError) as exc:
         raise ValueError(f"--sse-* options: {exc}") from exc
+
+
+#: The shortest interval between a soak's samples.
+MIN_SOAK_SAMPLE_S = 0.05
+
+
+def _check_soak(options: argparse.Namespace) -> None:
+    """A soak's options that would make its figures meaningless, or the run unbounded."""
+    if options.sse_soak_sample_s < MIN_SOAK_SAMPLE_S or options.sse_soak_settle_s < 0:
+        raise ValueError(
+            f"--sse-soak-sample-s must be >= {MIN_SOAK_SAMPLE_S} and --sse-soak-settle-s >= 0"
+        )
+    pid = options.sse_target_pid
+    if pid < 0 or (pid and not Path(f"/proc/{pid}").is_dir()):
+        raise ValueError(f"--sse-target-pid {pid}: no such process on this machine")
+    if options.sse_soak and getattr(options, "headless", False) and not options.run_time:
+        raise ValueError("--sse-soak: a soak run must be bounded; give its --run-time (-t)")
 
 
 def _stamps(name: str, path: str) -> StamperFactory:

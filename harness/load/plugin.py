@@ -50,9 +50,12 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 from harness.load.calibration import Calibration
 from harness.load.gate import GateCheck, GateVerdict, Thresholds, evaluate, resolve_thresholds
 from harness.load.live import LiveFigures, csv_text, html_section, rows, stream_figures
+from harness.load.memory import StreamMemory, status_mib
 from harness.load.metrics import Metrics
 from harness.load.options import Defaults, add_arguments, check_options, redactor
 from harness.load.session import halt_reading, resume_reading
+from harness.load.soak import Sample, soak_section, steady_window
+from harness.load.target_watch import TargetWatch, observe_url
 
 __all__ = ["LoadRun", "install", "metrics_for"]
 
@@ -60,6 +63,8 @@ logger = logging.getLogger("sse_harness.load")
 
 #: The key of our share of each worker's stats message.
 MESSAGE_KEY = "sse_harness"
+#: The key of a worker's own memory figures and soak samples in the same message.
+PROCESS_KEY = "sse_harness_process"
 #: Prefix of the log line each worker writes with its own totals when it quits.
 WORKER_TOTALS = "sse-harness worker totals: "
 #: Seconds between refreshes of the live figures (Locust's web UI polls every two seconds).
@@ -101,21 +106,6 @@ def _collect_young_only() -> tuple[int, int, int]:
     return before
 
 
-def peak_rss_mib() -> float | None:
-    """This process's peak resident memory since it started (``VmHWM``), in MiB; None where
-    /proc does not say. Not ``getrusage``: on Linux its ``ru_maxrss`` carries the high-water mark
-    of the process that forked this one across ``exec``, so a Locust started by a big parent would
-    report the parent's memory."""
-    try:
-        status = Path("/proc/self/status").read_text(encoding="ascii")
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
 def metrics_for(environment: Environment) -> Metrics:
     """The metrics streams of this process record into."""
     return _runs[environment].metrics
@@ -135,6 +125,19 @@ class LoadRun:
         self._sampler: gevent.Greenlet | None = None
         self._gc_started = 0.0
         self._gc_thresholds: tuple[int, int, int] | None = None
+        #: Memory per stream held, of this process (users run here) or of each worker.
+        self.memory = StreamMemory()
+        self.worker_memory: dict[str, dict[str, Any]] = {}
+        #: Soak: when the ramp ended and the run began to stop (the steady part lies between),
+        #: this process's own memory samples (and each worker's), the target's.
+        self.ramped: float | None = None
+        self.stopping_at: float | None = None
+        self.own_samples: list[Sample] = []
+        self._samples_sent = 0
+        self.worker_samples: dict[str, list[Sample]] = {}
+        self.watch: TargetWatch | None = None
+        self.target_samples: list[Sample] = []
+        self._soaker: gevent.Greenlet | None = None
         if environment.runner is None or environment.parsed_options is None:
             raise RuntimeError("sse-harness load runs need Locust's runner and parsed options")
         self.runner: Runner = environment.runner
@@ -153,6 +156,8 @@ class LoadRun:
             _await_final_reports(self.runner)
         if self.is_worker:
             _listen(environment.events.report_to_master, self.on_report_to_master)
+        else:
+            _listen(environment.events.spawning_complete, self.on_spawning_complete)
         #: What the web UI shows while the run goes (only in the process that has the UI).
         self.live: LiveFigures | None = None
         web_ui = getattr(environment, "web_ui", None)
@@ -168,8 +173,11 @@ class LoadRun:
     def start(self) -> None:
         if self.started is None:
             self.started = time.time()
+        if self.options.sse_soak and self._soaker is None:
+            self._start_soak()
         if self.is_master or self._sampler is not None:
             return
+        self.memory.begin()
         resume_reading()
         self._gc_thresholds = _collect_young_only()
         gc.callbacks.append(self._gc_pause)
@@ -183,13 +191,57 @@ class LoadRun:
         """Sample the series, and collect the young generations (see _collect_young_only)."""
         while True:
             self.metrics.sample(time.time())
+            self.memory.note(self.metrics.active)
             gc.collect(1)
             gevent.sleep(1.0)
+
+    def on_spawning_complete(self, **_kw: Any) -> None:
+        if self.ramped is None:
+            self.ramped = time.time()
+
+    def _start_soak(self) -> None:
+        """Sample, every ``--sse-soak-sample-s`` until the users stop, this process's memory
+        (where users run) and the target (where the run is gated), which is first observed
+        now, before any user starts."""
+        options = self.options
+        if not self.is_worker:
+            self.watch = TargetWatch(
+                pid=options.sse_target_pid or None,
+                url=observe_url(self.environment.host or "", options.sse_contract),
+                cafile=options.sse_cafile or None,
+                insecure=options.sse_insecure,
+            )
+            self.watch.begin()
+
+        def samples() -> None:
+            while True:
+                if not self.is_master:
+                    own = Sample(time.time(), status_mib("VmRSS"), self._finished_here())
+                    self.own_samples.append(own)
+                if self.watch is not None:
+                    self.target_samples.append(self.watch.sample(self._finished_in_run()))
+                gevent.sleep(options.sse_soak_sample_s)
+
+        self._soaker = gevent.spawn(samples)
+
+    def _finished_here(self) -> int:
+        """Streams this process has finished: started (sent or merged, and not yet drained)
+        minus open now."""
+        started = self.merged.counters["streams"] + self.metrics.counters["streams"]
+        return started - self.metrics.active
+
+    def _finished_in_run(self) -> int:
+        """Streams the whole run has finished, as far as this process knows now."""
+        if not self.is_master:
+            return self._finished_here()
+        return self.merged.counters["streams"] - self._open_streams()
 
     def stopping(self) -> None:
         """The test begins to stop. Unless users get time to end their streams
         (``--stop-timeout``), they are killed next, one by one: the streams stop reading now, so
         that the stall of stopping thousands is not recorded as their latency."""
+        if self.stopping_at is None:
+            self.stopping_at = time.time()
         if not self.is_master and not self.environment.stop_timeout:
             halt_reading()
 
@@ -246,6 +298,9 @@ class LoadRun:
         if self._sampler is not None:
             self._sampler.kill()
             self._sampler = None
+        if self._soaker is not None:
+            self._soaker.kill()
+            self._soaker = None
         if self._calibration is not None:
             self._collect_calibration()
             self._calibration.stop()
@@ -262,6 +317,12 @@ class LoadRun:
         delta = self.metrics.drain()
         data[MESSAGE_KEY] = delta
         self.merged.absorb(delta)
+        fresh = self.own_samples[self._samples_sent :]
+        self._samples_sent = len(self.own_samples)
+        data[PROCESS_KEY] = {
+            "memory": self.memory.as_json(),
+            "soak": [sample.as_json() for sample in fresh],
+        }
 
     def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         delta = data.get(MESSAGE_KEY)
@@ -271,6 +332,11 @@ class LoadRun:
         self.per_worker.setdefault(client_id, Metrics()).absorb(delta)
         if self.live is not None:
             self.live.absorb(delta)
+        process = data.get(PROCESS_KEY)
+        if process is not None:
+            self.worker_memory[client_id] = process["memory"]
+            samples = self.worker_samples.setdefault(client_id, [])
+            samples.extend(Sample.from_json(row) for row in process["soak"])
 
     # -- the end ------------------------------------------------------------------------------
 
@@ -282,9 +348,9 @@ class LoadRun:
         if not self.is_master:
             runner.stop()  # on Ctrl-C or SIGTERM, users may still be running
             self.merged.absorb(self.metrics.drain())
+        if self.watch is not None:
+            self.watch.settle(self.options.sse_soak_settle_s, gevent.sleep)
         report = redactor(self.environment.host or "", self.options).report(self._report())
-        if (peak := peak_rss_mib()) is not None:
-            report["process"] = {"peak_rss_mib": peak}
         verdict = self._verdict(report)
         report["gate"] = verdict.as_json()
         from harness.load.report import write_load
@@ -343,7 +409,7 @@ class LoadRun:
             from harness.load.options import mcp_settings
 
             mcp = mcp_settings(options)
-        return load_report(
+        report = load_report(
             self.merged,
             target={
                 "url": (self.environment.host or "").rstrip("/") + options.sse_path,
@@ -361,6 +427,34 @@ class LoadRun:
             ),
             per_worker=self.per_worker,
             mcp=mcp,
+        )
+        report["process"] = self._memory_section()
+        if options.sse_soak:
+            report["soak"] = self._soak_section()
+        return report
+
+    def _memory_section(self) -> dict[str, Any]:
+        """load.json's ``process``: this process's peak memory, and each load process's memory
+        per stream held (``rss_per_stream_kib``: the most of any of them)."""
+        processes = self.worker_memory if self.is_master else {"local": self.memory.as_json()}
+        figures = [p["rss_per_stream_kib"] for p in processes.values()]
+        return {
+            "peak_rss_mib": status_mib("VmHWM"),
+            "rss_per_stream_kib": max((f for f in figures if f is not None), default=None),
+            "load_processes": processes,
+        }
+
+    def _soak_section(self) -> dict[str, Any]:
+        started = self.started if self.started is not None else time.time()
+        harness = self.worker_samples if self.is_master else {"local": self.own_samples}
+        watch = self.watch
+        return soak_section(
+            sample_s=self.options.sse_soak_sample_s,
+            window=steady_window(started, self.ramped, self.stopping_at or time.time()),
+            target=self.target_samples,
+            target_pid=watch.pid if watch else None,
+            observe=watch.as_json() if watch else {},
+            harness=harness,
         )
 
     def _read_thresholds(self) -> Thresholds:

@@ -31,6 +31,7 @@ def render_page(report: dict[str, Any], nav: list[tuple[str, str]], page: str) -
         "mcp": _percentile_plot(
             report, _MCP_PLOT, "MCP: to the priming event and the result; resume wait, replay"
         ),
+        "soak": _soak_plot(report),
     }
     verdict = load_verdict_line(report)
     return render("load.html.j2", report=report, verdict=verdict, plots=plots, nav=nav, page=page)
@@ -67,6 +68,8 @@ def load_verdict_line(report: dict[str, Any]) -> str:
     ]
     if "mcp" in report:
         figures = _mcp_figures(report)
+    if "soak" in report:
+        figures.append(_soak_figures(report["soak"]))
     breaches = [_breach(b) for b in gate["breaches"]]
     word = "PASS" if gate["passed"] else "BREACH"
     return f"load: {word}: {'; '.join(figures + breaches)} (gate: {_source(gate)})"
@@ -105,6 +108,30 @@ def _mcp_figures(report: dict[str, Any]) -> list[str]:
         _mcp_p99(mcp, "resume_wait", "resume wait", "no resume"),
         _mcp_p99(mcp, "replay", "replay", "nothing replayed"),
     ]
+
+
+def _soak_figures(soak: dict[str, Any]) -> str:
+    """``soak: target +3.1 MiB/h, 0.6 KiB per finished stream, 0 streams left; load processes
+    +0.4 MiB/h``; a figure the soak could not draw is said so."""
+    target = soak["target"]
+    if target["pid"] is None:
+        memory = "target memory not sampled (no --target-pid)"
+    else:
+        memory = f"target {_memory_slopes(soak, 'target')}"
+    observe = target["observe"]
+    if soak["streams_left"] is None:
+        left = f"live streams not observed ({observe.get('why') or 'no observation'})"
+    else:
+        left = _count(soak["streams_left"], "stream") + " left"
+    return f"soak: {memory}, {left}; load processes {_memory_slopes(soak, 'harness')}"
+
+
+def _memory_slopes(soak: dict[str, Any], who: str) -> str:
+    per_h, per_stream = soak[f"{who}_growth_mib_per_h"], soak[f"{who}_kib_per_stream"]
+    shown = [f"{per_h:+.3g} MiB/h" if per_h is not None else "no rate per hour (steady part short)"]
+    if per_stream is not None:
+        shown.append(f"{per_stream:.3g} KiB per finished stream")
+    return ", ".join(shown)
 
 
 def _mcp_p99(mcp: dict[str, Any], name: str, label: str, absent: str) -> str:
@@ -205,6 +232,39 @@ def _percentile_plot(report: dict[str, Any], names: tuple[str, ...], title: str)
     axes.set_title(title)
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(loc="upper left", fontsize="small")
+    return _svg(figure)
+
+
+def _soak_plot(report: dict[str, Any]) -> Markup | None:
+    """Memory over the run (the target's and each load process's), the target's live streams,
+    and the steady part the verdicts are drawn from shaded."""
+    from matplotlib.figure import Figure
+
+    soak = report.get("soak")
+    if not soak:
+        return None
+    curves = [("target", soak["target"]["series"])]
+    curves += [(f"load {name}", part["series"]) for name, part in soak["harness"].items()]
+    start = min((series[0][0] for _, series in curves if series), default=None)
+    if start is None:
+        return None
+    figure = Figure(figsize=(7.5, 3.6))
+    memory = figure.add_subplot()
+    for label, series in curves:
+        points = [(t - start, rss) for t, rss, *_ in series if rss is not None]
+        if points:
+            memory.plot(*zip(*points, strict=True), label=f"{label} RSS")
+    live = [(row[0] - start, row[3]) for row in soak["target"]["series"] if row[3] is not None]
+    if live:
+        streams = memory.twinx()
+        streams.plot(*zip(*live, strict=True), color="#c62828", alpha=0.5)
+        streams.set_ylabel("target live streams", color="#c62828")
+    memory.axvspan(soak["steady"]["from"] - start, soak["steady"]["to"] - start, alpha=0.08)
+    memory.set_xlabel(f"seconds since {datetime.fromtimestamp(start, UTC):%H:%M:%S} UTC")
+    memory.set_ylabel("MiB")
+    memory.set_title("Soak: resident memory (steady part shaded) and live streams")
+    memory.grid(True, alpha=0.3)
+    memory.legend(loc="upper left", fontsize="small")
     return _svg(figure)
 
 
