@@ -132,6 +132,8 @@ def test_a_soak_catches_both_leaks_and_passes_the_clean_server(tmp_path: Path) -
     assert soak["target_kib_per_stream"] < 64
     assert load_verdict_line(clean).startswith("load: PASS: ")
     assert "soak: target no rate per hour (steady part short)," in load_verdict_line(clean)
+    page = (tmp_path / "clean" / "load.html").read_text()
+    assert 'id="soak"' in page and 'id="plot-soak"' in page
 
     breached = [b["check"] for b in memory["gate"]["breaches"]]
     assert breached == ["soak_target_kib_per_stream"], memory["gate"]
