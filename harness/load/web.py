@@ -43,6 +43,31 @@ _INDEX_LINK = """<a id="sse-harness-charts-link" href="./sse-harness/charts" tar
 })();</script>""".replace("{tab}", TAB_KEY)
 
 
+def _declare_tab(web_ui: Any, **extension: Any) -> None:
+    """Declare the tab in ``template_args``, so that it stays declared on every Locust we
+    support (``locust>=2.20``), working around two habits of older ones in this one place:
+
+    - Locust 2.20 and 2.21 serve their legacy Jinja UI unless ``--modern-ui`` is given, and it
+      has no extended tabs: the React UI is switched on (what 2.22 made the default);
+    - Locust before 2.31.8 rebuilds ``template_args`` as a new dict on every ``GET /``
+      (``WebUI.update_template_args``), dropping what the init event declared: the rebuild is
+      wrapped to declare the tab again. Later Locusts merge, so there it changes nothing.
+
+    Both were seen on Locust 2.20.0 (the tab was missing; with this, Chromium shows it and its
+    rows); the suite runs the newest Locust.
+    """
+    web_ui.template_args.update(extension)
+    if getattr(web_ui, "modern_ui", True) is False:
+        web_ui.modern_ui = True
+    rebuild = web_ui.update_template_args
+
+    def update_template_args() -> None:
+        rebuild()
+        web_ui.template_args.update(extension)
+
+    web_ui.update_template_args = update_template_args
+
+
 def mount(
     web_ui: Any, options: argparse.Namespace, live: LiveFigures, state: Callable[[], str]
 ) -> None:
@@ -77,7 +102,8 @@ def mount(
         return make_response(page)
 
     web_ui.app.register_blueprint(blueprint)
-    web_ui.template_args.update(
+    _declare_tab(
+        web_ui,
         extended_tabs=[{"title": "SSE streams", "key": TAB_KEY}],
         extended_tables=[
             {
