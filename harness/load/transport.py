@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 import ssl
 import time
 from collections.abc import Sequence
@@ -84,7 +85,7 @@ class Endpoint:
     """A parsed ``http://`` or ``https://`` URL: where to connect, whether over TLS, and what to
     put in the request line."""
 
-    __slots__ = ("family", "host", "netloc", "port", "target", "tls")
+    __slots__ = ("family", "host", "ipv4_loopback", "netloc", "port", "target", "tls")
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -97,21 +98,47 @@ class Endpoint:
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         #: The address family of an IP-literal host, else None (a name, resolved per connection).
         self.family: int | None = None
+        #: An IPv4 loopback literal (127.0.0.0/8): connections spread their source addresses.
+        self.ipv4_loopback = False
         try:
-            version = ipaddress.ip_address(self.host).version
+            address = ipaddress.ip_address(self.host)
         except ValueError:
             return
-        self.family = gevent.socket.AF_INET if version == 4 else gevent.socket.AF_INET6
+        self.family = gevent.socket.AF_INET if address.version == 4 else gevent.socket.AF_INET6
+        self.ipv4_loopback = address.version == 4 and address.is_loopback
+
+
+#: Linux's ``IP_BIND_ADDRESS_NO_PORT`` (None elsewhere: no source spreading there).
+_BIND_ADDRESS_NO_PORT: int | None = getattr(gevent.socket, "IP_BIND_ADDRESS_NO_PORT", None)
+#: Source addresses for IPv4 loopback destinations, taken in turn (see :func:`_connect`): each
+#: adds the whole ephemeral port range, 64 of them ~1.8 million connections per destination.
+_LOOPBACK_SOURCES = tuple(f"127.0.1.{n}" for n in range(1, 65))
+_next_loopback_source = itertools.cycle(_LOOPBACK_SOURCES).__next__
 
 
 def _connect(endpoint: Endpoint, timeout_s: float) -> gevent.socket.socket:
     """A connected socket. An IP-literal host skips ``getaddrinfo``: gevent resolves in its
     thread pool, and at hundreds of connections a second the hand-offs to those threads cost
-    more than the connections themselves."""
+    more than the connections themselves.
+
+    To an IPv4 loopback destination the socket first binds a source address of its own, round
+    robin over :data:`_LOOPBACK_SOURCES` (all of 127.0.0.0/8 is this host). A TCP connection is
+    named by its four-tuple, and with one source address the kernel has only its ephemeral port
+    range (``net.ipv4.ip_local_port_range``: ~28,000 ports by default) for every connection to
+    one destination, streams that just ended (``TIME_WAIT``) included: a density run of 25,000
+    streams per process, or several Locust processes against one server, runs out. With
+    ``IP_BIND_ADDRESS_NO_PORT`` the bind names the address only, and the kernel picks the port
+    at ``connect`` time, per four-tuple, as for an unbound socket. Other destinations (a network
+    address, IPv6, a host name) connect as the kernel routes them: a source address there is the
+    host's own choice, and 127.0.0.0/8 is IPv4's only.
+    """
     if endpoint.family is None:
         return gevent.socket.create_connection((endpoint.host, endpoint.port), timeout=timeout_s)
     sock = gevent.socket.socket(endpoint.family, gevent.socket.SOCK_STREAM)
     try:
+        if endpoint.ipv4_loopback and _BIND_ADDRESS_NO_PORT is not None:
+            sock.setsockopt(gevent.socket.IPPROTO_IP, _BIND_ADDRESS_NO_PORT, 1)
+            sock.bind((_next_loopback_source(), 0))
         sock.settimeout(timeout_s)
         sock.connect((endpoint.host, endpoint.port))
     except BaseException:
@@ -169,6 +196,17 @@ def _request_head(
     return "\r\n".join(lines).encode("utf-8")
 
 
+def _runs_to_close(response: _Response, method: str) -> bool:
+    """Whether the body of ``response`` (its head parsed) is delimited by the connection's close
+    (RFC 9112 §6.3: a response with a body and neither Transfer-Encoding nor Content-Length)."""
+    if method == "HEAD" or response.message_complete:
+        return False
+    status = response.status_code
+    if status < 200 or status in (204, 304):
+        return False
+    return response.get("transfer-encoding") is None and response.get("content-length") is None
+
+
 class StreamConnection:
     """Connect, send the request, read the response head; then :meth:`read` the body.
 
@@ -221,6 +259,12 @@ class StreamConnection:
         # (:meth:`read_ready`), so the socket never waits.
         self._sock.settimeout(0.0)
         self._tls = endpoint.tls
+        #: Plain TCP and a body that runs to the close (no length, not chunked: what SSE servers
+        #: send): its bytes are the body as they come, so they skip llhttp, and are read by the
+        #: socket's own C ``recv`` (gevent's Python wrapper of it adds nothing at timeout 0).
+        self._until_close = not self._tls and _runs_to_close(self._response, method)
+        raw = getattr(self._sock, "_sock", self._sock)  # gevent's wrapped socket, if it says
+        self._recv = raw.recv if self._until_close else self._sock.recv
 
     def _recv_before(self, deadline: float, endpoint: Endpoint, timeout_s: float) -> bytes:
         """What one ``recv`` of the head brings, or :class:`HeadTimeoutError` at ``deadline``."""
@@ -255,10 +299,16 @@ class StreamConnection:
         if response.pieces:
             pieces, response.pieces = response.pieces, []
             return pieces
+        if self._until_close:
+            try:
+                data = self._recv(_RECV)
+            except BlockingIOError:
+                return []
+            return [data] if data else None
         if response.message_complete:
             return None
         try:
-            data = self._sock.recv(_RECV)
+            data = self._recv(_RECV)
         except (BlockingIOError, ssl.SSLWantReadError):  # SSLWantReadError: TLS's "nothing yet"
             return []
         response.feed(data)  # b"" at EOF: ends a read-until-close body, rejects a cut one
