@@ -9,16 +9,23 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["LENIENT", "emitter"]
+__all__ = ["LENIENT", "Source", "emitter", "emitter_source"]
 
 ROOT = Path(__file__).resolve().parent.parent
 LENIENT = "[load]\nmin_events = 1\ncpu_warning = false\n"
 
 
+class Source(NamedTuple):
+    url: str
+    #: The emitter's process (its CPU is sampled beside the reader's).
+    pid: int
+
+
 @contextlib.contextmanager
-def emitter(*args: str) -> Iterator[str]:
-    """``python -m harness.load.emitter ARGS`` in its own process; yields the URL it serves."""
+def emitter_source(*args: str) -> Iterator[Source]:
+    """``python -m harness.load.emitter ARGS`` in its own process: its URL and process id."""
     popen = subprocess.Popen(
         [sys.executable, "-m", "harness.load.emitter", *args],
         stdout=subprocess.PIPE,
@@ -27,7 +34,14 @@ def emitter(*args: str) -> Iterator[str]:
     )
     try:
         assert popen.stdout is not None
-        yield popen.stdout.readline().strip().rstrip("/")
+        yield Source(popen.stdout.readline().strip().rstrip("/"), popen.pid)
     finally:
         popen.terminate()
         popen.wait(10)
+
+
+@contextlib.contextmanager
+def emitter(*args: str) -> Iterator[str]:
+    """:func:`emitter_source`'s URL."""
+    with emitter_source(*args) as source:
+        yield source.url

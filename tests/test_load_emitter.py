@@ -1,5 +1,6 @@
 """The emitter takes a reader that resets mid-request or mid-stream as a normal end: nothing on
-stderr, nothing raised in its handler, and the next reader gets a whole stream."""
+stderr, nothing raised in its handler (which reads the request and hands the stream to the
+schedule) or in the schedule's writes, and the next reader gets a whole stream."""
 
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ def test_a_reset_reader_is_a_normal_end_and_the_emitter_serves_on(
     metrics = Metrics()
     result = run_stream(StreamSpec(emitter_url, max_events=120, timeout_s=10.0), metrics)
     assert (result.end, result.events, metrics.counters["lost"]) == ("bound", 120, 0)
-    assert handlers.ended.wait(timeout=10)  # the reader's own close ends its handler, too
+    assert handlers.ended.wait(timeout=10)  # its handler handed the stream to the schedule
     assert handlers.raised == []
 
     assert capfd.readouterr().err == ""
