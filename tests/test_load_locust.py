@@ -227,6 +227,12 @@ def test_processes_merge_exactly_into_one_report(
         assert merged == sum(w["counts"][name] for w in shares) > 0, name
         assert merged == sum(t[f"{name}_count"] for t in totals), name
     assert report["metrics"]["latency_ms"]["count"] == integrity["events"]
+    # Each worker's memory per stream held and open-file limit reach the master.
+    processes = report["process"]["load_processes"]
+    assert processes.keys() == report["per_worker"].keys()
+    assert all(0 < p["peak_streams"] <= 8 < p["open_file_limit"] for p in processes.values())
+    per_stream = [p["rss_per_stream_kib"] for p in processes.values()]
+    assert report["process"]["rss_per_stream_kib"] == max(per_stream) > 0
 
 
 def test_workers_still_stopping_are_waited_for(

@@ -106,6 +106,28 @@ def _collect_young_only() -> tuple[int, int, int]:
     return before
 
 
+def raise_open_file_limit() -> int | None:
+    """Raise this process's open-file limit to its hard limit; return the limit now in force.
+
+    Every stream holds a socket, and Locust raises the soft limit to 10,000 only: a process
+    asked for 19,000 streams would fail the rest with "Too many open files" although the hard
+    limit allowed them. Nothing above the hard limit can be had without privileges; load.json's
+    ``process.open_file_limit`` says what the run had.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            logger.warning("could not raise the open-file limit from %d to %d", soft, hard)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def metrics_for(environment: Environment) -> Metrics:
     """The metrics streams of this process record into."""
     return _runs[environment].metrics
@@ -125,8 +147,10 @@ class LoadRun:
         self._sampler: gevent.Greenlet | None = None
         self._gc_started = 0.0
         self._gc_thresholds: tuple[int, int, int] | None = None
-        #: Memory per stream held, of this process (users run here) or of each worker.
+        #: Memory per stream held, of this process (users run here) or of each worker; the
+        #: open-file limit, which bounds the streams one process can hold.
         self.memory = StreamMemory()
+        self.open_file_limit = raise_open_file_limit()
         self.worker_memory: dict[str, dict[str, Any]] = {}
         #: Soak: when the ramp ended and the run began to stop (the steady part lies between),
         #: this process's own memory samples (and each worker's), the target's.
@@ -320,7 +344,7 @@ class LoadRun:
         fresh = self.own_samples[self._samples_sent :]
         self._samples_sent = len(self.own_samples)
         data[PROCESS_KEY] = {
-            "memory": self.memory.as_json(),
+            "memory": self._own_figures(),
             "soak": [sample.as_json() for sample in fresh],
         }
 
@@ -436,13 +460,17 @@ class LoadRun:
     def _memory_section(self) -> dict[str, Any]:
         """load.json's ``process``: this process's peak memory, and each load process's memory
         per stream held (``rss_per_stream_kib``: the most of any of them)."""
-        processes = self.worker_memory if self.is_master else {"local": self.memory.as_json()}
+        processes = self.worker_memory if self.is_master else {"local": self._own_figures()}
         figures = [p["rss_per_stream_kib"] for p in processes.values()]
         return {
             "peak_rss_mib": status_mib("VmHWM"),
             "rss_per_stream_kib": max((f for f in figures if f is not None), default=None),
             "load_processes": processes,
         }
+
+    def _own_figures(self) -> dict[str, Any]:
+        """This load process's memory per stream and open-file limit."""
+        return {**self.memory.as_json(), "open_file_limit": self.open_file_limit}
 
     def _soak_section(self) -> dict[str, Any]:
         started = self.started if self.started is not None else time.time()
