@@ -43,7 +43,7 @@ class Settings:
     max_body_bytes: int = _knob(64 * 1024, "request bodies larger than this get 413")
     replay_buffer: int = _knob(1000, "events kept per broadcast channel for resuming subscribers")
     max_channels: int = _knob(1000, "broadcast channels kept at once")
-    observe_keep: int = _knob(10_000, "finished streams kept by the observation endpoint")
+    observe_keep: int = _knob(1000, "finished streams kept by the observation endpoint")
     chat_tokens: int = _knob(32, "default token count of /v1/chat/completions")
     chat_tokens_per_s: float = _knob(20.0, "default token rate of /v1/chat/completions")
     slow_first_byte_s: float = _knob(5.0, "response delay of the slow_first_byte fault")

@@ -22,7 +22,7 @@ import pytest
 from harness.load.gate import evaluate, resolve_thresholds
 from harness.load.soak import MIN_RATE_WINDOW_S, Sample, growth, slope, soak_section, steady_window
 from harness.load.target_watch import observe_url
-from harness.report.load import load_verdict_line
+from harness.report.load import load_verdict_line, render_page
 from reference_server.launch import serve_subprocess
 
 
@@ -54,14 +54,16 @@ def test_growth_per_hour_needs_a_long_steady_part_and_per_stream_does_not() -> N
     assert short["growth_mib_per_h"] is None and "shorter than" in short["why"]
     assert short["kib_per_stream"] == pytest.approx(256, rel=0.02)
     long = growth(_leaking(600, 10, 0.01), (0.0, 600.0))
-    assert MIN_RATE_WINDOW_S <= 600
+    assert MIN_RATE_WINDOW_S <= 600 and long["why"] is None  # the page shows why, even if none
     assert long["growth_mib_per_h"] == pytest.approx(0.01 * 10 * 3600, rel=0.02)
     assert long["kib_per_stream"] == pytest.approx(10.24, rel=0.02)
     flat = growth(_leaking(600, 10, 0.0), (0.0, 600.0))
     assert abs(flat["growth_mib_per_h"]) < 1 and abs(flat["kib_per_stream"]) < 0.1
     # Only the steady part counts: a ramp that grew memory is not growth.
     ramp = [Sample(t, 50 + 5 * t if t < 10 else 100, 0) for t in range(0, 200, 5)]
-    assert growth(ramp, (20.0, 195.0))["growth_mib_per_h"] == 0
+    assert growth(ramp, (20.0, 195.0))["growth_mib_per_h"] is None  # under ten minutes
+    ramp = [Sample(t, 50 + 5 * t if t < 10 else 100, 0) for t in range(0, 900, 5)]
+    assert growth(ramp, (20.0, 895.0))["growth_mib_per_h"] == 0
     assert growth(ramp, (21.0, 26.0))["why"].startswith("1 samples")
 
 
@@ -134,6 +136,10 @@ def test_a_soak_catches_both_leaks_and_passes_the_clean_server(tmp_path: Path) -
     assert "soak: target no rate per hour (steady part short)," in load_verdict_line(clean)
     page = (tmp_path / "clean" / "load.html").read_text()
     assert 'id="soak"' in page and 'id="plot-soak"' in page
+    # A long soak draws every figure: nothing to say why, and the page still renders.
+    for figures in (soak["target"]["memory"], *soak["harness"].values()):
+        figures["why"] = None
+    assert 'id="soak"' in render_page(clean, [], "load.html")
 
     breached = [b["check"] for b in memory["gate"]["breaches"]]
     assert breached == ["soak_target_kib_per_stream"], memory["gate"]
