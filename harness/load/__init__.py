@@ -5,8 +5,11 @@
 Locust child process. The modules are layered so that only the Locust-facing ones import Locust
 (which monkeypatches the process for gevent when imported):
 
-- ``histogram``, ``integrity``, ``metrics``, ``stamps``, ``chat``, ``mcp_figures``, ``gate``,
-  ``report``: pure bookkeeping, verdicts and the ``load.json`` document, no I/O beyond writing it;
+- ``histogram``, ``integrity``, ``metrics``, ``stamps``, ``chat``, ``mcp_figures``, ``soak``,
+  ``gate``, ``report``: pure bookkeeping, verdicts and the ``load.json`` document, no I/O beyond
+  writing it;
+- ``memory``, ``target_watch``: what /proc says of a process, and a soak's observations of its
+  target (plain ``urllib``, cooperative once gevent has patched the process);
 - ``transport``, ``session``, ``mcp_session``, ``emitter``, ``calibration``: gevent sockets, no
   Locust;
 - ``options``, ``user``, ``mcp_user``, ``plugin``: Locust's options, the user classes and the
