@@ -66,7 +66,7 @@ class TargetWatch:
         self.pid = pid
         self.url = url
         #: Why live streams and tasks are not observed (None: they are).
-        self.why: str | None = None if url else "switched off (--sse-contract none)"
+        self.why: str | None = None if url else "switched off (contract: none)"
         self._context = ssl.create_default_context(cafile=cafile or None)
         if insecure:
             self._context.check_hostname = False
