@@ -100,7 +100,7 @@ _PATH = "/counter?count=1000&interval_ms=40"
 
 def _soak(url: str, pid: int, folder: Path) -> tuple[int, str, dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "load", url, "--soak", "7s", "--target-pid", str(pid),
+        [sys.executable, "-m", "harness", "load", url, "--soak", "5s", "--target-pid", str(pid),
          "--soak-sample-s", "0.25", "--soak-settle-s", "2", "-u", "15", "-r", "30",
          "--report-dir", str(folder), "--locust", "--sse-max-events 4 --sse-calibration-ms 0"],
         cwd=folder.parent, capture_output=True, text=True, timeout=90,
