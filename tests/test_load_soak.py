@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from harness.contract import TOKEN_ENV, TOKEN_HEADER
+from harness.load import target_watch
 from harness.load.gate import evaluate, resolve_thresholds
 from harness.load.soak import MIN_RATE_WINDOW_S, Sample, growth, slope, soak_section, steady_window
 from harness.load.target_watch import observe_url
@@ -77,6 +79,11 @@ def test_streams_left_are_those_beyond_what_the_target_held_before() -> None:
     assert (held["streams_left"], held["tasks_left"]) == (2, 0)
     assert section({"why": "404"})["streams_left"] is None
     assert section({})["target_growth_mib_per_h"] is None  # no pid: not sampled
+
+
+def test_the_watch_speaks_the_contract_s_own_token_names() -> None:
+    """target_watch spells them again so as not to import FastAPI into Locust's processes."""
+    assert (target_watch.TOKEN_HEADER, target_watch.TOKEN_ENV) == (TOKEN_HEADER, TOKEN_ENV)
 
 
 def test_the_observation_url_is_the_host_origin_or_the_contract_base() -> None:

@@ -39,12 +39,10 @@ if TYPE_CHECKING:
 __all__ = ["add_arguments", "run"]
 
 HELP = "bounded headless Locust run (default: the reference server)"
-#: The run's length without --run-time or --soak.
-DEFAULT_RUN_TIME = "10s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from harness.load.run import PROFILES
+    from harness.load.run import DEFAULT_RUN_TIME, PROFILES
 
     parser.add_argument(
         "url", nargs="?", help="SSE endpoint, e.g. http://host:8000/events (default: reference)"
@@ -53,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=PROFILES, default="stream", help="locustfile")
     parser.add_argument("-u", "--users", type=int, default=20, help="concurrent users (20)")
     parser.add_argument("-r", "--spawn-rate", type=float, default=20.0, help="users/s (20)")
-    parser.add_argument("-t", "--run-time", help="run time, Locust syntax (10s)")
+    parser.add_argument("-t", "--run-time", help=f"run time, Locust syntax ({DEFAULT_RUN_TIME})")
     parser.add_argument(
         "--processes", type=int, default=1, help="Locust processes on this machine (1)"
     )
@@ -197,7 +195,7 @@ def _run(
     *,
     pid: int | None = None,
 ) -> int:
-    from harness.load.run import LoadError, LoadOptions, run_load
+    from harness.load.run import DEFAULT_RUN_TIME, LoadError, LoadOptions, run_load
 
     options = LoadOptions(
         url=url,

@@ -28,8 +28,18 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-__all__ = ["PROFILES", "LoadError", "LoadOptions", "LoadResult", "locustfile", "run_load"]
+__all__ = [
+    "DEFAULT_RUN_TIME",
+    "PROFILES",
+    "LoadError",
+    "LoadOptions",
+    "LoadResult",
+    "locustfile",
+    "run_load",
+]
 
+#: A run's length when none is given (Locust's syntax).
+DEFAULT_RUN_TIME = "10s"
 #: The shipped locustfiles, by profile name (``harness/locustfiles/<name>.py``).
 PROFILES = ("stream", "llm", "broadcast", "reconnect", "mcp")
 
@@ -46,7 +56,7 @@ class LoadOptions:
     users: int = 20
     spawn_rate: float = 20.0
     #: Locust's syntax: ``10s``, ``2m``.
-    run_time: str = "10s"
+    run_time: str = DEFAULT_RUN_TIME
     #: Where load.json and load.html go (None: a new ``reports/<time>/``).
     report_dir: Path | None = None
     #: None: the thresholds found from the working directory (``harness.load.gate``).

@@ -44,11 +44,14 @@ TASKS_GRACE_S = 1.0
 def observe_url(host: str, contract: str) -> str | None:
     """Where ``/_observe/streams`` is: under ``contract`` (a base URL), else at ``host``'s
     origin; None when ``contract`` is ``none``."""
-    if contract.strip().lower() == "none":
+    contract = contract.strip()
+    if contract.lower() == "none":
         return None
-    base = contract.strip() or host
-    parts = urlsplit(base)
-    root = base.rstrip("/") if contract.strip() else f"{parts.scheme}://{parts.netloc}"
+    if contract:
+        root = contract.rstrip("/")
+    else:
+        parts = urlsplit(host)
+        root = f"{parts.scheme}://{parts.netloc}"
     return f"{root}{OBSERVE_PATH}?records=false"
 
 
