@@ -43,6 +43,7 @@ HELP = "bounded headless Locust run (default: the reference server)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from harness.load.run import DEFAULT_RUN_TIME, PROFILES
+    from harness.load.soak import SAMPLE_S, SETTLE_S
 
     parser.add_argument(
         "url", nargs="?", help="SSE endpoint, e.g. http://host:8000/events (default: reference)"
@@ -74,16 +75,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     soak.add_argument(
         "--soak-sample-s",
         type=float,
-        default=10.0,
+        default=SAMPLE_S,
         metavar="SECONDS",
-        help="seconds between the soak's samples (10)",
+        help=f"seconds between the soak's samples ({SAMPLE_S:g})",
     )
     soak.add_argument(
         "--soak-settle-s",
         type=float,
-        default=10.0,
+        default=SETTLE_S,
         metavar="SECONDS",
-        help="after the clients left, how long the target's streams get to end (10)",
+        help=f"after the clients left, how long the target's streams get to end ({SETTLE_S:g})",
     )
     soak.add_argument(
         "--contract",

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from harness import mcp
+from harness.load import soak
 from harness.load.chat import chat_stamper
 from harness.load.mcp_figures import McpSettings
 from harness.load.mcp_session import McpSpec
@@ -210,14 +211,14 @@ def _soak_arguments(option: Any) -> None:
     option(
         "--sse-soak-sample-s",
         type=float,
-        default=10.0,
+        default=soak.SAMPLE_S,
         metavar="SECONDS",
         help="seconds between a soak run's samples",
     )
     option(
         "--sse-soak-settle-s",
         type=float,
-        default=10.0,
+        default=soak.SETTLE_S,
         metavar="SECONDS",
         help="after the clients left, how long the target's live streams get to end",
     )

@@ -40,6 +40,10 @@ __all__ = [
     "steady_window",
 ]
 
+#: Seconds between a soak's samples, and how long the target's streams get to end after the
+#: clients left, unless the run says otherwise.
+SAMPLE_S = 10.0
+SETTLE_S = 10.0
 #: The soak section's keys the gate limits, each as ``soak_<key>`` (maxima).
 LIMITS = (
     "target_growth_mib_per_h",
